@@ -1,0 +1,290 @@
+"""The ``attrap`` command: thin commands over :mod:`attrap.pipeline`."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from attrap.config import Settings
+from attrap.errors import AttrapError
+from attrap.pipeline import Attrap, ScanReport, parse_since
+from attrap.publish import PublishReport
+from attrap.sources import Source, registry
+
+
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--data-dir, --db and --verbose on every command."""
+
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where PDFs and the SQLite file go (env ATTRAP_DATA_DIR, default ./data).",
+    )
+    @click.option("--db", "database_url", help="SQLAlchemy URL (env ATTRAP_DATABASE_URL).")
+    @click.option("-v", "--verbose", is_flag=True, help="Log every request and decision.")
+    @functools.wraps(f)
+    def wrapper(data_dir: Path | None, database_url: str | None, verbose: bool, **kw: Any):
+        logging.basicConfig(
+            level=logging.DEBUG if verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        settings = Settings.load(data_dir, database_url)
+        try:
+            return f(settings, **kw)
+        except AttrapError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, date | datetime):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    raise TypeError(type(o).__name__)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, default=_json_default, ensure_ascii=False, indent=2))
+
+
+def _show_post(channel: str, text: str) -> None:
+    click.echo(f"--- post ({channel}) ---\n{text}\n")
+
+
+@click.group()
+@click.version_option(package_name="attrap")
+def main() -> None:
+    """Watch prefectures' RAA for algorithmic video-surveillance and police drone authorisations."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def sources(settings: Settings, as_json: bool) -> None:
+    """List every registered source."""
+    rows = [
+        {"id": s.id, "name": s.name, "department": s.department, "urls": list(s.urls)}
+        for s in registry().values()
+    ]
+    if as_json:
+        _dump(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<14} {r['name']:<50} {r['urls'][0]}")
+
+
+def _pick_sources(ids: tuple[str, ...], all_: bool, base_url: str | None) -> list[Source]:
+    known = registry()
+    if all_:
+        chosen = list(known.values())
+    elif not ids:
+        raise click.UsageError("name at least one source, or --all (see `attrap sources`)")
+    else:
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise click.UsageError(f"unknown source(s): {', '.join(unknown)}")
+        chosen = [known[i] for i in ids]
+    return [s.rebased(base_url) for s in chosen] if base_url else chosen
+
+
+def _print_report(r: ScanReport) -> None:
+    state = "ok" if r.outcome == "ok" else r.outcome.upper()
+    click.echo(
+        f"{r.source_id}: {state} — {r.pdfs_found} PDF found, {r.pdfs_new} new, "
+        f"{r.processed} read, {r.failed} failed, {len(r.flagged)} flagged, "
+        f"{r.posts_queued} post(s) queued"
+    )
+    for f in r.flagged:
+        click.echo(f"  [{', '.join(f.categories)}] {f.title}\n      {f.link}")
+    for e in r.errors:
+        click.echo(f"  error: {e}")
+
+
+def _print_publish(app: Attrap, p: PublishReport, dry_run: bool) -> None:
+    if app.publisher.is_dry_run:
+        click.echo("No Mastodon credentials (MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN): dry run, posts are printed.")
+    elif dry_run:
+        click.echo("--dry-run: posts are printed, not sent.")
+    click.echo(
+        f"publish: {p.posted} posted, {p.shown} shown, {p.retrying} to retry, {p.failed} failed"
+    )
+    for e in p.errors:
+        click.echo(f"  error: {e}")
+
+
+@main.command()
+@click.argument("source_ids", nargs=-1, metavar="SOURCE...")
+@click.option("--all", "all_", is_flag=True, help="Every registered source.")
+@click.option("--base-url", help="Replace scheme, host and port of the sources' URLs (mirror, fixture).")
+@click.option("--since", help="Ignore RAA published before YYYY-MM-DD (older years are not opened).")
+@click.option("--dry-run", is_flag=True, help="Print the posts instead of sending them.")
+@click.option("--no-publish", is_flag=True, help="Record decrees without posting them (first run, backfill).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def scan(
+    settings: Settings,
+    source_ids: tuple[str, ...],
+    all_: bool,
+    base_url: str | None,
+    since: str | None,
+    dry_run: bool,
+    no_publish: bool,
+    as_json: bool,
+) -> None:
+    """One pass over SOURCE...: discover, download, read, classify, store, post."""
+    chosen = _pick_sources(source_ids, all_, base_url)
+    try:
+        since_date = parse_since(since)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
+    app = Attrap(settings)
+    try:
+        shown: list[dict[str, str]] = []
+        reports = app.scan_many(
+            chosen,
+            since=since_date,
+            hold_posts=no_publish,
+            dry_run=dry_run,
+            on_report=None if as_json else _print_report,
+        )
+        show = (lambda c, t: shown.append({"channel": c, "text": t})) if as_json else _show_post
+        pub = app.publish(dry_run=dry_run, show=show)
+        if as_json:
+            _dump({"sources": reports, "publish": pub, "posts": shown})
+        else:
+            _print_publish(app, pub, dry_run)
+    finally:
+        app.close()
+    if any(r.outcome != "ok" for r in reports):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Read local PDF or .txt files and say which decrees are flagged, and why."""
+    from attrap.classify import load_rules
+    from attrap.pipeline import read_and_classify
+
+    ruleset = load_rules()
+    results = []
+    failed = False
+    for path in paths:
+        try:
+            decrees = read_and_classify(path, ruleset)
+        except AttrapError as exc:
+            failed = True
+            results.append({"path": str(path), "error": str(exc), "categories": [], "decrees": []})
+            continue
+        results.append(
+            {
+                "path": str(path),
+                "categories": sorted({c for d in decrees for c in d.categories}),
+                "decrees": [
+                    {
+                        "title": d.decree.title,
+                        "pages": [d.decree.first_page, d.decree.last_page],
+                        "number": d.decree.number,
+                        "signed_on": d.decree.signed_on,
+                        "categories": d.categories,
+                        "matches": [dataclasses.asdict(m) for m in d.matches],
+                    }
+                    for d in decrees
+                ],
+            }
+        )
+    if as_json:
+        _dump(results)
+    else:
+        for r in results:
+            if "error" in r:
+                click.echo(f"{r['path']}: ERROR {r['error']}")
+                continue
+            click.echo(f"{r['path']}: {', '.join(r['categories']) or 'nothing flagged'}")
+            for d in r["decrees"]:
+                cats = ", ".join(d["categories"]) or "-"
+                click.echo(f"  p.{d['pages'][0]}-{d['pages'][1]} [{cats}] {d['title']}")
+                for m in d["matches"]:
+                    click.echo(f"      {m['rule']} (p.{m['page']}): {m['excerpt']}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the queued posts instead of sending them.")
+@click.option("--limit", type=int, help="Send at most this many posts.")
+@_common
+def publish(settings: Settings, dry_run: bool, limit: int | None) -> None:
+    """Send what is queued in the outbox."""
+    app = Attrap(settings)
+    try:
+        report = app.publish(dry_run=dry_run, limit=limit, show=_show_post)
+        _print_publish(app, report, dry_run)
+    finally:
+        app.close()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def status(settings: Settings, as_json: bool) -> None:
+    """Per source: last run, documents seen, flagged, errors."""
+    app = Attrap(settings)
+    try:
+        rows = app.status()
+    finally:
+        app.close()
+    if as_json:
+        _dump(rows)
+        return
+    click.echo(f"{'source':<14} {'last run':<20} {'outcome':<8} {'RAA':>5} {'failed':>6} {'decrees':>7} {'flagged':>7} {'waiting':>7}")
+    for r in rows:
+        last = r.last_run.strftime("%Y-%m-%d %H:%M") if r.last_run else "never"
+        click.echo(
+            f"{r.source_id:<14} {last:<20} {r.last_outcome or '-':<8} {r.recueils:>5} "
+            f"{r.failed:>6} {r.decrees:>7} {r.flagged:>7} {r.posts_waiting:>7}"
+        )
+        if r.last_error:
+            click.echo(f"    last error: {r.last_error}")
+
+
+@main.command()
+@click.option("--interval", type=float, default=3600.0, show_default=True, help="Seconds between two scans of a source.")
+@click.option("--base-url", help="Replace scheme, host and port of the sources' URLs.")
+@_common
+def run(settings: Settings, interval: float, base_url: str | None) -> None:
+    """The scheduler: scans every source periodically and publishes, until SIGTERM."""
+    from attrap.scheduler import run_forever
+
+    chosen = _pick_sources((), True, base_url)
+    run_forever(settings, chosen, interval=interval)
+
+
+@main.command()
+@click.option("--port", type=int, default=0, help="Port of the fixture server (default: any free one).")
+@_common
+def demo(settings: Settings, port: int) -> None:
+    """Serve the bundled fixture site on 127.0.0.1 and run the whole pipeline on it (dry run)."""
+    from attrap.demo import run_demo
+
+    run_demo(settings, port=port, echo=click.echo, show=_show_post)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""HTTP for every scraper: polite, bounded, and kept on the source's own hosts.
+
+Politeness lives here, never in a scraper: one request at a time per host with a delay between
+them, robots.txt honoured, an honest User-Agent, timeouts, bounded retries honouring
+Retry-After on 429 and 503, a size cap on every body, and redirects that may not leave the
+source's hosts. A PDF download that is not a PDF (an HTML error page, an anti-bot challenge)
+is an error, never a document.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from attrap.config import USER_AGENT
+from attrap.errors import FetchError, NotAPdfError
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+MAX_PDF_BYTES = 200 * 1024 * 1024
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+#: the longest Retry-After we agree to wait inside one crawl; longer means "try next run"
+MAX_RETRY_WAIT = 120.0
+
+
+class HostThrottle:
+    """One request at a time per host, ``delay`` seconds apart, shared by every crawl."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._last: dict[str, float] = {}
+
+    def lock(self, host: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(host, threading.Lock())
+
+    def wait(self, host: str, delay: float) -> None:
+        """Call with ``lock(host)`` held."""
+        last = self._last.get(host)
+        if last is not None:
+            pause = last + delay - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+
+    def done(self, host: str) -> None:
+        self._last[host] = time.monotonic()
+
+
+THROTTLE = HostThrottle()
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    status: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Download:
+    url: str
+    path: Path
+    sha256: str
+    size: int
+
+
+class Fetcher:
+    """An httpx client bound to one source: its hosts, its politeness, its error reports."""
+
+    def __init__(
+        self,
+        *,
+        source_id: str,
+        allowed_hosts: Iterable[str],
+        user_agent: str = USER_AGENT,
+        delay: float = 3.0,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        backoff: float = 2.0,
+        throttle: HostThrottle = THROTTLE,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.source_id = source_id
+        self.allowed_hosts = frozenset(allowed_hosts)
+        self.delay = delay
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.throttle = throttle
+        self.requests = 0
+        self.bytes = 0
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+        self.client = httpx.Client(
+            headers={"User-Agent": user_agent, "Accept-Language": "fr"},
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            max_redirects=5,
+            transport=transport,
+            event_hooks={"request": [self._check_host]},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def error(self, message: str, url: str, cls: type[FetchError] = FetchError) -> FetchError:
+        return cls(message, source=self.source_id, url=url)
+
+    def _check_host(self, request: httpx.Request) -> None:
+        # Runs for every request, redirects included: a crawl never leaves its source.
+        if request.url.netloc.decode() not in self.allowed_hosts:
+            raise self.error("host not allowed for this source", str(request.url))
+
+    # -- robots.txt ---------------------------------------------------------------------------
+    def allowed_by_robots(self, url: str) -> bool:
+        u = httpx.URL(url)
+        key = f"{u.scheme}://{u.netloc.decode()}"
+        if key not in self._robots:
+            parser: urllib.robotparser.RobotFileParser | None = urllib.robotparser.RobotFileParser()
+            try:
+                resp = self._send("GET", f"{key}/robots.txt", max_bytes=512 * 1024, retries=1)
+                if resp.status_code >= 500:
+                    raise self.error(f"robots.txt answered {resp.status_code}", f"{key}/robots.txt")
+                if resp.status_code >= 400:
+                    parser = None  # no robots.txt: everything is allowed
+                else:
+                    assert parser is not None
+                    parser.parse(resp.text.splitlines())
+            finally:
+                pass
+            self._robots[key] = parser
+        parser = self._robots[key]
+        agent = self.client.headers["User-Agent"]
+        return parser is None or parser.can_fetch(agent, url)
+
+    # -- requests -----------------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        max_bytes: int,
+        retries: int | None = None,
+        sink: Path | None = None,
+        **kwargs: object,
+    ) -> httpx.Response:
+        """One request with politeness and bounded retries; the body is read up to max_bytes."""
+        host = httpx.URL(url).netloc.decode()
+        attempts = (self.max_retries if retries is None else retries) + 1
+        for attempt in range(attempts):
+            with self.throttle.lock(host):
+                self.throttle.wait(host, self.delay)
+                try:
+                    resp = self._request(method, url, max_bytes=max_bytes, sink=sink, **kwargs)
+                except httpx.TransportError as exc:
+                    resp, failure = None, f"{type(exc).__name__}: {exc}"
+                finally:
+                    self.throttle.done(host)
+                    self.requests += 1
+            if resp is not None and resp.status_code not in RETRY_STATUSES:
+                return resp
+            if resp is not None:
+                failure = f"HTTP {resp.status_code}"
+            if attempt + 1 == attempts:
+                break
+            wait = self.backoff * 2**attempt
+            if resp is not None and "retry-after" in resp.headers:
+                wait = max(wait, _retry_after(resp.headers["retry-after"]))
+            if wait > MAX_RETRY_WAIT:
+                break
+            log.info("%s: %s on %s, retrying in %.1f s", self.source_id, failure, url, wait)
+            time.sleep(wait)
+        raise self.error(f"{failure} after {attempt + 1} attempt(s)", url)
+
+    def _request(
+        self, method: str, url: str, *, max_bytes: int, sink: Path | None, **kwargs: object
+    ) -> httpx.Response:
+        with self.client.stream(method, url, **kwargs) as resp:  # type: ignore[arg-type]
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise self.error(f"body of {declared} bytes is over the cap of {max_bytes}", url)
+            size = 0
+            chunks: list[bytes] = []
+            out = sink.open("wb") if sink and resp.status_code == 200 else None
+            try:
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise self.error(f"body over the cap of {max_bytes} bytes", url)
+                    if out:
+                        out.write(chunk)
+                        if len(chunks) < 1:  # keep the head for content sniffing
+                            chunks.append(chunk[:1024])
+                    else:
+                        chunks.append(chunk)
+            finally:
+                if out:
+                    out.close()
+            self.bytes += size
+            resp._content = b"".join(chunks)  # the head only when streamed to a file
+            return resp
+
+    def get_page(self, url: str) -> Page:
+        """An HTML listing page; FetchError unless it answers 200."""
+        if not self.allowed_by_robots(url):
+            raise self.error("disallowed by robots.txt", url)
+        resp = self._send("GET", url, max_bytes=MAX_PAGE_BYTES)
+        if resp.status_code != 200:
+            raise self.error(f"HTTP {resp.status_code}", url)
+        return Page(url=str(resp.url), status=resp.status_code, text=resp.text)
+
+    def post_page(self, url: str, data: dict[str, str]) -> Page:
+        """A form posted back to a listing page (DSFR select menus)."""
+        if not self.allowed_by_robots(url):
+            raise self.error("disallowed by robots.txt", url)
+        resp = self._send("POST", url, max_bytes=MAX_PAGE_BYTES, data=data)
+        if resp.status_code != 200:
+            raise self.error(f"HTTP {resp.status_code}", url)
+        return Page(url=str(resp.url), status=resp.status_code, text=resp.text)
+
+    def download_pdf(self, url: str, directory: Path, *, max_bytes: int = MAX_PDF_BYTES) -> Download:
+        """Stream a PDF to ``directory/<sha256>.pdf``; NotAPdfError if something else came."""
+        if not self.allowed_by_robots(url):
+            raise self.error("disallowed by robots.txt", url)
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=directory, suffix=".part")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            resp = self._send("GET", url, max_bytes=max_bytes, sink=tmp)
+            if resp.status_code != 200:
+                raise self.error(f"HTTP {resp.status_code}", url)
+            head = resp.content
+            if b"%PDF-" not in head[:1024]:
+                kind = "an HTML page" if b"<" in head[:512] else "not a PDF"
+                ctype = resp.headers.get("content-type", "?")
+                raise self.error(
+                    f"expected a PDF, got {kind} ({ctype}, {tmp.stat().st_size} bytes)",
+                    url,
+                    NotAPdfError,
+                )
+            digest = hashlib.sha256()
+            with tmp.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            final = directory / f"{digest.hexdigest()}.pdf"
+            size = tmp.stat().st_size
+            tmp.replace(final)
+            return Download(url=str(resp.url), path=final, sha256=digest.hexdigest(), size=size)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _retry_after(value: str) -> float:
+    """Retry-After is seconds or an HTTP date."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

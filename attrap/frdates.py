@@ -1,0 +1,77 @@
+"""Dates as French administrations write them: "12 juillet 2024", "1er août", "12/07/2024"."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import regex
+
+MONTHS = {
+    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
+    # short and slug forms seen in file names and URLs
+    "janv": 1, "fevr": 2, "fev": 2, "avr": 4, "juil": 7, "sept": 9, "oct": 10, "nov": 11,
+    "dec": 12,
+}  # fmt: skip
+
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WRITTEN = regex.compile(
+    rf"\b(?P<d>[0-3]?\d)(?:er)?[\s._-]*(?P<m>{_MONTH_ALT})\.?[\s._-]*(?P<y>(?:19|20)\d\d|\d\d)\b",
+    regex.IGNORECASE,
+)
+_NUMERIC = regex.compile(r"\b(?P<d>[0-3]?\d)[/.-](?P<m>[01]?\d)[/.-](?P<y>(?:19|20)\d\d)\b")
+_ISO = regex.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")
+# a month name as a whole word, or glued to a digit as in the slug "Aout2"
+_MONTH_YEAR = regex.compile(
+    rf"\b(?P<m>{_MONTH_ALT})(?:\b|(?=\d))\.?[\s._-]*(?P<y>(?:19|20)\d\d(?!\d))?", regex.I
+)
+_YEAR = regex.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, for comparing words."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _make(y: str, m: int, d: str) -> date | None:
+    year = int(y) + (2000 if len(y) == 2 else 0)
+    try:
+        return date(year, m, int(d))
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[date]:
+    """Every date in ``text``, in order of appearance."""
+    folded = fold(text)
+    found: list[tuple[int, date]] = []
+    for m in _WRITTEN.finditer(folded):
+        if (d := _make(m["y"], MONTHS[m["m"].lower()], m["d"])) is not None:
+            found.append((m.start(), d))
+    for pattern in (_NUMERIC, _ISO):
+        for m in pattern.finditer(folded):
+            if (d := _make(m["y"], int(m["m"]), m["d"])) is not None:
+                found.append((m.start(), d))
+    return [d for _, d in sorted(found, key=lambda x: x[0])]
+
+
+def find_date(text: str) -> date | None:
+    """The first date in ``text``, or None."""
+    dates = find_dates(text)
+    return dates[0] if dates else None
+
+
+def find_period(text: str) -> tuple[int | None, int | None]:
+    """(year, month) named by a listing title or slug: "Juillet 2024", "RAA-2024", "Aout2"."""
+    folded = fold(text)
+    year_m = _YEAR.search(folded)
+    year = int(year_m["y"]) if year_m else None
+    month = None
+    for m in _MONTH_YEAR.finditer(regex.sub(r"[_/-]", " ", folded)):
+        month = MONTHS[m["m"].lower()]
+        if m["y"]:
+            year = int(m["y"])
+        break
+    return year, month

@@ -1,0 +1,98 @@
+"""The records that flow between stages.
+
+scrapers → fetch → extract → split → classify → store → publish. Each stage takes and returns
+these plain dataclasses, so a stage can be tested, replaced or run in another process alone.
+
+Glossary (the domain is French):
+- *RAA*, *recueil des actes administratifs*: a prefecture's compilation of decrees, one PDF.
+- *Recueil*: one such PDF file.
+- *Arrêté*: a decree, here one prefectoral decision inside a recueil.
+- *Préfecture*: the State's office in a département (or région), which publishes recueils.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class RecueilLink:
+    """A PDF a scraper found on a prefecture's website, before anything is downloaded."""
+
+    source_id: str
+    url: str
+    title: str
+    published: date | None = None
+    #: the listing page it was found on, for error reports
+    found_on: str | None = None
+
+
+@dataclass
+class Page:
+    """The text of one PDF page (1-based ``number``)."""
+
+    number: int
+    #: text normalised for matching (NFC, ligatures undone, line-end hyphenation joined,
+    #: whitespace collapsed to single spaces or newlines)
+    text: str
+    #: text as the extractor returned it
+    raw: str = ""
+    #: how the text was obtained: "text" (the PDF's text layer) or "ocr"
+    method: str = "text"
+    #: mean OCR word confidence in 0..100, for OCR'd pages
+    confidence: float | None = None
+
+
+@dataclass
+class Decree:
+    """One decree (arrêté) found inside a recueil: a contiguous page range."""
+
+    title: str
+    first_page: int
+    last_page: int
+    pages: list[Page] = field(default_factory=list, repr=False)
+    number: str | None = None
+    signed_on: date | None = None
+    signatory: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.pages)
+
+
+@dataclass(frozen=True)
+class Match:
+    """One rule that fired on a decree, with where and what it matched."""
+
+    rule: str
+    category: str
+    page: int
+    excerpt: str
+
+
+@dataclass
+class ClassifiedDecree:
+    """A decree with the categories its rules gave it (empty when nothing fired)."""
+
+    decree: Decree
+    categories: list[str] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+
+
+@dataclass
+class Alert:
+    """What a post is made from: one flagged decree, with where it was found."""
+
+    decree_id: int
+    category: str
+    source_id: str
+    source_name: str
+    department: str | None
+    title: str
+    #: link to the decree's first page in the source PDF (``…pdf#page=N``)
+    url: str
+    signed_on: date | None = None
+    number: str | None = None
+    #: short extracts of what matched, for the reader's context
+    excerpt: str | None = None

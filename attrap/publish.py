@@ -1,0 +1,144 @@
+"""Publishing: the outbox in the database, flushed to Mastodon channels.
+
+Each flagged decree in a published category gets one post per channel, recorded in the
+``posts`` table before anything is sent (queued → sending → posted | failed). Every send carries
+an Idempotency-Key derived from the decree and the channel.
+
+Without Mastodon credentials, or with ``--dry-run``, posts go to the ``dry-run`` channel: they
+are printed instead of sent, and recorded there so that nothing is printed twice. Posts queued
+for a real channel stay queued through a dry run and are sent by the next real one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from attrap.classify import Ruleset
+from attrap.config import Settings
+from attrap.errors import PublishError
+from attrap.mastodon import MastodonChannel, RetryablePublishError
+from attrap.render import render_post
+from attrap.sources import Source
+from attrap.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+DRY_RUN = "dry-run"
+DEFAULT_MAX_CHARACTERS = 500
+#: retries of a post before it is marked failed
+MAX_POST_ATTEMPTS = 8
+
+
+@dataclass
+class PublishReport:
+    posted: int = 0
+    shown: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Publisher:
+    def __init__(
+        self, store: Store, settings: Settings, sources: dict[str, Source], ruleset: Ruleset
+    ):
+        self.store = store
+        self.settings = settings
+        self.names = {s.id: s.name for s in sources.values()}
+        self.departments = {s.id: s.department for s in sources.values()}
+        wanted = settings.publish_categories
+        self.categories = [
+            c.id for c in ruleset.categories.values() if (c.id in wanted if wanted else c.publish)
+        ]
+        self.channels: dict[str, MastodonChannel] = {}
+        if settings.mastodon:
+            m = settings.mastodon
+            self.channels[m.name] = MastodonChannel(
+                m.api_base_url, m.access_token, visibility=m.visibility, name=m.name
+            )
+
+    @property
+    def is_dry_run(self) -> bool:
+        return not self.channels
+
+    def queue(self, decree_ids: Sequence[int], *, hold: bool = False, dry_run: bool = False) -> int:
+        """Put the flagged decrees' posts in the outbox; ``hold`` records them unposted."""
+        added = 0
+        for name in self.channels:
+            added += self.store.queue_posts(decree_ids, name, self.categories, hold=hold)
+        if dry_run or self.is_dry_run:
+            added += self.store.queue_posts(decree_ids, DRY_RUN, self.categories, hold=hold)
+        return added
+
+    def flush(
+        self,
+        *,
+        dry_run: bool = False,
+        limit: int | None = None,
+        show: Callable[[str, str], None] | None = None,
+    ) -> PublishReport:
+        """Send what is queued (at most ``limit`` posts); with ``dry_run``, only show it."""
+        report = PublishReport()
+        show = show or (lambda channel, text: log.info("[%s] %s", channel, text))
+        for post in self.store.due_posts(DRY_RUN, limit=limit):
+            show(DRY_RUN, self._render(post.id, DEFAULT_MAX_CHARACTERS))
+            self.store.update_post(post.id, status="posted", text=None, attempts=post.attempts + 1)
+            report.shown += 1
+        for name, channel in self.channels.items():
+            remaining = None if limit is None else max(0, limit - report.posted)
+            if remaining == 0:
+                break
+            for post in self.store.due_posts(name, limit=remaining):
+                try:
+                    text = self._render(post.id, channel.max_characters())
+                except PublishError as exc:
+                    self._retry(post.id, post.attempts, exc, report)
+                    continue
+                if dry_run:
+                    show(name, text)
+                    report.shown += 1
+                    continue
+                self.store.update_post(post.id, status="sending", text=text)
+                try:
+                    sent = channel.post(text, idempotency_key=post.idempotency_key)
+                except RetryablePublishError as exc:
+                    self._retry(post.id, post.attempts, exc, report)
+                    continue
+                except PublishError as exc:
+                    self.store.update_post(
+                        post.id, status="failed", error=str(exc), attempts=post.attempts + 1
+                    )
+                    report.failed += 1
+                    report.errors.append(str(exc))
+                    continue
+                self.store.update_post(
+                    post.id,
+                    status="posted",
+                    status_id=sent.status_id,
+                    status_url=sent.url,
+                    error=None,
+                    attempts=post.attempts + 1,
+                )
+                report.posted += 1
+        return report
+
+    def _render(self, post_id: int, max_characters: int) -> str:
+        alert = self.store.alert_for(post_id, self.names, self.departments)
+        return render_post(alert, max_characters=max_characters)
+
+    def _retry(self, post_id: int, attempts: int, exc: PublishError, report: PublishReport):
+        if attempts + 1 >= MAX_POST_ATTEMPTS:
+            self.store.update_post(post_id, status="failed", error=str(exc), attempts=attempts + 1)
+            report.failed += 1
+        else:
+            wait = getattr(exc, "retry_after", None) or 30.0 * 2**attempts
+            self.store.retry_later(post_id, str(exc), timedelta(seconds=wait))
+            report.retrying += 1
+        report.errors.append(str(exc))
+        log.warning("%s", exc)
+
+
+__all__ = ["DRY_RUN", "PublishReport", "Publisher", "utcnow"]

@@ -1,0 +1,401 @@
+"""The database: what was crawled, downloaded, found and posted.
+
+SQLAlchemy 2.0 typed models on SQLite (default) or PostgreSQL. Every state a document or a post
+passes through is a column a person can query with plain SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from attrap.model import Alert, ClassifiedDecree, RecueilLink
+
+#: how many times a recueil that failed to download or read is tried again
+MAX_ATTEMPTS = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class CrawlRun(Base):
+    """One pass over one source."""
+
+    __tablename__ = "crawl_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    #: running, ok, error
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    pages_fetched: Mapped[int] = mapped_column(default=0)
+    pdfs_found: Mapped[int] = mapped_column(default=0)
+    pdfs_new: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Recueil(Base):
+    """One RAA PDF, from discovery to the decrees read in it."""
+
+    __tablename__ = "recueils"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[date | None] = mapped_column(Date)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: discovered, processed, failed (retried until attempts reaches MAX_ATTEMPTS)
+    status: Mapped[str] = mapped_column(String(16), default="discovered", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None]
+    page_count: Mapped[int | None]
+    #: the PDF's own creation date (its metadata), to show late publication
+    pdf_created_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    decrees: Mapped[list[DecreeRow]] = relationship(
+        back_populates="recueil", cascade="all, delete-orphan", order_by="DecreeRow.first_page"
+    )
+
+
+class DecreeRow(Base):
+    """One decree read in a recueil, with what classification said of it."""
+
+    __tablename__ = "decrees"
+    __table_args__ = (UniqueConstraint("recueil_id", "first_page"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recueil_id: Mapped[int] = mapped_column(ForeignKey("recueils.id", ondelete="CASCADE"))
+    first_page: Mapped[int]
+    last_page: Mapped[int]
+    title: Mapped[str] = mapped_column(Text, default="")
+    number: Mapped[str | None] = mapped_column(String(128))
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    signatory: Mapped[str | None] = mapped_column(Text)
+    #: sorted category ids, e.g. ["drone"]; empty when nothing fired
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: [{"rule", "category", "page", "excerpt"}]
+    matches: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text, default="")
+    recueil: Mapped[Recueil] = relationship(back_populates="decrees")
+
+    @property
+    def link(self) -> str:
+        """The source PDF opened at the decree's first page."""
+        return f"{self.recueil.url}#page={self.first_page}"
+
+
+class Post(Base):
+    """The outbox: one post of one decree on one channel."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("decree_id", "channel"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decree_id: Mapped[int] = mapped_column(ForeignKey("decrees.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    #: queued, sending, posted, failed (permanent), held (recorded, not to be posted)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    status_id: Mapped[str | None] = mapped_column(String(64))
+    status_url: Mapped[str | None] = mapped_column(String(2048))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    decree: Mapped[DecreeRow] = relationship()
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    source_id: str
+    last_run: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    recueils: int
+    failed: int
+    decrees: int
+    flagged: int
+    posts_waiting: int
+
+
+def idempotency_key(decree_id: int, url: str, first_page: int, channel: str) -> str:
+    """Stable across retries and restarts: derived from the decree and the channel."""
+    raw = f"{url}#page={first_page}|{channel}|{decree_id}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+class Store:
+    """Thin repository over the database; every method is one short transaction."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = create_engine(url, echo=echo)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            with s.begin():
+                yield s
+
+    # -- crawl runs ---------------------------------------------------------------------------
+    def start_run(self, source_id: str) -> int:
+        with self.session() as s:
+            run = CrawlRun(source_id=source_id)
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, *, outcome: str, error: str | None = None, **counts: int):
+        with self.session() as s:
+            run = s.get_one(CrawlRun, run_id)
+            run.finished_at = utcnow()
+            run.outcome = outcome
+            run.error = error
+            for key, value in counts.items():
+                setattr(run, key, value)
+
+    # -- recueils -----------------------------------------------------------------------------
+    def known_urls(self, source_id: str) -> set[str]:
+        with self.session() as s:
+            return set(s.scalars(select(Recueil.url).where(Recueil.source_id == source_id)))
+
+    def add_recueil(self, link: RecueilLink) -> Recueil:
+        with self.session() as s:
+            existing = s.scalar(select(Recueil).where(Recueil.url == link.url))
+            if existing:
+                return existing
+            rec = Recueil(
+                source_id=link.source_id, url=link.url, title=link.title, published=link.published
+            )
+            s.add(rec)
+            s.flush()
+            return rec
+
+    def pending_recueils(self, source_id: str, *, now: datetime | None = None) -> list[Recueil]:
+        """Recueils to (re)process: new ones, and failed ones with attempts left."""
+        with self.session() as s:
+            q = select(Recueil).where(
+                Recueil.source_id == source_id,
+                (Recueil.status == "discovered")
+                | ((Recueil.status == "failed") & (Recueil.attempts < MAX_ATTEMPTS)),
+            )
+            return list(s.scalars(q.order_by(Recueil.published.desc(), Recueil.id)))
+
+    def recueil_failed(self, recueil_id: int, reason: str) -> None:
+        with self.session() as s:
+            rec = s.get_one(Recueil, recueil_id)
+            rec.status = "failed"
+            rec.attempts += 1
+            rec.error = reason
+
+    def save_processed(
+        self,
+        recueil_id: int,
+        decrees: Sequence[ClassifiedDecree],
+        *,
+        sha256: str,
+        size: int,
+        page_count: int,
+        pdf_created_at: datetime | None,
+    ) -> list[int]:
+        """Store the decrees read in a recueil; returns the ids of those flagged."""
+        with self.session() as s:
+            rec = s.get_one(Recueil, recueil_id)
+            rec.decrees.clear()
+            s.flush()
+            rows = []
+            for cd in decrees:
+                d = cd.decree
+                row = DecreeRow(
+                    first_page=d.first_page,
+                    last_page=d.last_page,
+                    title=d.title,
+                    number=d.number,
+                    signed_on=d.signed_on,
+                    signatory=d.signatory,
+                    categories=list(cd.categories),
+                    matches=[m.__dict__ for m in cd.matches],
+                    text=d.text,
+                )
+                rec.decrees.append(row)
+                rows.append(row)
+            rec.status, rec.error, rec.attempts = "processed", None, rec.attempts + 1
+            rec.sha256, rec.size, rec.page_count = sha256, size, page_count
+            rec.pdf_created_at, rec.processed_at = pdf_created_at, utcnow()
+            s.flush()
+            return [r.id for r in rows if r.categories]
+
+    # -- posts --------------------------------------------------------------------------------
+    def queue_posts(
+        self, decree_ids: Sequence[int], channel: str, categories: Sequence[str], *, hold: bool
+    ) -> int:
+        """Put one post per flagged decree and channel in the outbox (once, ever)."""
+        added = 0
+        with self.session() as s:
+            for decree_id in decree_ids:
+                d = s.get_one(DecreeRow, decree_id)
+                wanted = [c for c in d.categories if c in categories]
+                if not wanted:
+                    continue
+                exists = s.scalar(
+                    select(Post.id).where(Post.decree_id == decree_id, Post.channel == channel)
+                )
+                if exists:
+                    continue
+                s.add(
+                    Post(
+                        decree_id=decree_id,
+                        channel=channel,
+                        category=wanted[0],
+                        status="held" if hold else "queued",
+                        idempotency_key=idempotency_key(
+                            decree_id, d.recueil.url, d.first_page, channel
+                        ),
+                    )
+                )
+                added += 1
+        return added
+
+    def due_posts(self, channel: str, *, limit: int | None = None) -> list[Post]:
+        now = utcnow()
+        with self.session() as s:
+            q = (
+                select(Post)
+                .where(Post.channel == channel, Post.status.in_(("queued", "sending")))
+                .where((Post.next_attempt_at.is_(None)) | (Post.next_attempt_at <= now))
+                .order_by(Post.id)
+            )
+            if limit:
+                q = q.limit(limit)
+            return list(s.scalars(q))
+
+    def alert_for(self, post_id: int, source_names: dict[str, str], departments: dict) -> Alert:
+        with self.session() as s:
+            p = s.get_one(Post, post_id)
+            d, rec = p.decree, p.decree.recueil
+            excerpt = next((m["excerpt"] for m in d.matches if m["category"] == p.category), None)
+            return Alert(
+                decree_id=d.id,
+                category=p.category,
+                source_id=rec.source_id,
+                source_name=source_names.get(rec.source_id, rec.source_id),
+                department=departments.get(rec.source_id),
+                title=d.title,
+                url=d.link,
+                signed_on=d.signed_on,
+                number=d.number,
+                excerpt=excerpt,
+            )
+
+    def update_post(self, post_id: int, **values: Any) -> None:
+        with self.session() as s:
+            p = s.get_one(Post, post_id)
+            for key, value in values.items():
+                setattr(p, key, value)
+
+    def retry_later(self, post_id: int, reason: str, delay: timedelta) -> None:
+        with self.session() as s:
+            p = s.get_one(Post, post_id)
+            p.status, p.error = "queued", reason
+            p.attempts += 1
+            p.next_attempt_at = utcnow() + delay
+
+    # -- reading ------------------------------------------------------------------------------
+    def flagged_decrees(self, *, source_id: str | None = None) -> list[DecreeRow]:
+        with self.session() as s:
+            q = select(DecreeRow).join(Recueil).order_by(DecreeRow.id)
+            if source_id:
+                q = q.where(Recueil.source_id == source_id)
+            rows = [d for d in s.scalars(q) if d.categories]
+            for d in rows:
+                _ = d.recueil  # load before the session closes
+            return rows
+
+    def posts(self, status: str | None = None) -> list[Post]:
+        with self.session() as s:
+            q = select(Post).order_by(Post.id)
+            if status:
+                q = q.where(Post.status == status)
+            return list(s.scalars(q))
+
+    def source_status(self, source_ids: Sequence[str]) -> list[SourceStatus]:
+        out = []
+        with self.session() as s:
+            for sid in source_ids:
+                run = s.scalar(
+                    select(CrawlRun)
+                    .where(CrawlRun.source_id == sid)
+                    .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                    .limit(1)
+                )
+                count = lambda q: s.scalar(select(func.count()).select_from(q.subquery())) or 0  # noqa: E731
+                recs = select(Recueil.id).where(Recueil.source_id == sid)
+                failed = recs.where(Recueil.status == "failed")
+                decrees = select(DecreeRow).join(Recueil).where(Recueil.source_id == sid)
+                flagged = sum(1 for d in s.scalars(decrees) if d.categories)
+                waiting = (
+                    select(Post.id)
+                    .join(DecreeRow)
+                    .join(Recueil)
+                    .where(Recueil.source_id == sid, Post.status.in_(("queued", "sending")))
+                )
+                out.append(
+                    SourceStatus(
+                        source_id=sid,
+                        last_run=run.started_at if run else None,
+                        last_outcome=run.outcome if run else None,
+                        last_error=run.error if run else None,
+                        recueils=count(recs),
+                        failed=count(failed),
+                        decrees=count(decrees),
+                        flagged=flagged,
+                        posts_waiting=count(waiting),
+                    )
+                )
+        return out
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

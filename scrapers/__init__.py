@@ -1,0 +1,1 @@
+"""Source definitions: one file per prefecture or site family (see README)."""
