@@ -1,0 +1,88 @@
+"""Shared test fixtures: databases, the fixture site, the Mastodon test server, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITES = ROOT / "fixtures" / "sites"
+POSTGRES_URL = os.environ.get("ATTRAP_TEST_POSTGRES_URL")
+
+_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: SQLite in tmp_path, or a throwaway PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'attrap.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("ATTRAP_TEST_POSTGRES_URL is not set")
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fixture_site() -> Iterator:
+    """The bundled Bouches-du-Rhône fixture site, served on 127.0.0.1."""
+    from attrap.fixtureserver import FixtureServer
+
+    with FixtureServer(SITES / "pref13") as server:
+        yield server
+
+
+@pytest.fixture
+def mastodon_server() -> Iterator:
+    from tests.mastoserver import MastoServer
+
+    with MastoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    """Environment for running the CLI as a user would, on a fresh data dir and database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTRAP_", "MASTODON_"))}
+    env.update(
+        ATTRAP_DATA_DIR=str(tmp_path / "data"),
+        ATTRAP_DATABASE_URL=db_url,
+        ATTRAP_REQUEST_DELAY="0",
+    )
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], check: bool = True, timeout: float = 120):
+    """Run ``attrap ARGS`` in a subprocess, as a user would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "attrap.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"attrap {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc

@@ -1,0 +1,52 @@
+"""The source registry: scrapers/*.toml files, their validation, --base-url rebasing."""
+
+from __future__ import annotations
+
+import pytest
+
+from attrap.errors import ConfigError
+from attrap.sources import load_sources, registry
+
+
+def test_registry_has_bouches_du_rhone_with_its_real_url():
+    src = registry()["pref13"]
+    assert src.name == "Préfecture des Bouches-du-Rhône"
+    assert src.department == "13"
+    assert src.urls[0] == "https://www.bouches-du-rhone.gouv.fr/Publications/RAA-et-Archives"
+    assert src.hosts == {"www.bouches-du-rhone.gouv.fr"}
+
+
+def test_every_source_file_is_valid_and_named_after_its_id():
+    sources = registry()
+    assert sources
+    for sid, src in sources.items():
+        assert src.id == sid
+        assert all(u.startswith("https://") for u in src.urls)
+
+
+def test_rebased_keeps_paths_and_moves_hosts():
+    src = registry()["pref13"].rebased("http://127.0.0.1:8123")
+    assert src.urls == ("http://127.0.0.1:8123/Publications/RAA-et-Archives",)
+    assert src.hosts == {"127.0.0.1:8123"}
+
+
+def test_rebased_rejects_a_url_without_host():
+    with pytest.raises(ConfigError, match="scheme and a host"):
+        registry()["pref13"].rebased("127.0.0.1:8000")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('id = "pref99"\nname = "X"\n', "missing 'urls'"),
+        ('id = "pref99"\nname = "X"\nurls = ["http://x.gouv.fr/"]\n', "https://"),
+        ('id = "pref99"\nname = "X"\nurls = ["https://x.gouv.fr/"]\nselectr = 1\n', "unknown key"),
+        ('id = "pref98"\nname = "X"\nurls = ["https://x.gouv.fr/"]\n', "file name must be pref98.toml"),
+        ("id = [", "scrapers/pref99.toml"),
+    ],
+)
+def test_a_broken_source_file_names_the_file_and_the_problem(tmp_path, content, message):
+    (tmp_path / "pref99.toml").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")) as err:
+        load_sources(tmp_path)
+    assert "pref99.toml" in str(err.value)

@@ -1,0 +1,85 @@
+"""The store, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from attrap.model import ClassifiedDecree, Decree, Match, Page, RecueilLink
+from attrap.store import MAX_ATTEMPTS, Store
+
+URL = "https://www.bouches-du-rhone.gouv.fr/contenu/telechargement/1/2/file/recueil.pdf"
+
+
+def _decree(first: int, last: int, title: str, categories: list[str]) -> ClassifiedDecree:
+    pages = [Page(n, f"page {n} {title}") for n in range(first, last + 1)]
+    d = Decree(title=title, first_page=first, last_page=last, pages=pages, signed_on=date(2026, 10, 14))
+    matches = [Match("drone-title", c, first, title) for c in categories]
+    return ClassifiedDecree(d, categories, matches)
+
+
+def _processed(store: Store) -> tuple[int, list[int]]:
+    rec = store.add_recueil(RecueilLink("pref13", URL, "RAA 245", date(2026, 10, 14)))
+    flagged = store.save_processed(
+        rec.id,
+        [
+            _decree(3, 4, "Arrêté portant autorisation … aéronefs", ["drone"]),
+            _decree(5, 5, "Arrêté portant fermeture de route", []),
+            _decree(6, 7, "Arrêté portant autorisation d'un système de vidéoprotection", ["videoprotection"]),
+        ],
+        sha256="ab" * 32,
+        size=1234,
+        page_count=7,
+        pdf_created_at=None,
+    )
+    return rec.id, flagged
+
+
+def test_recueils_are_recorded_once_and_decrees_keep_their_pages(db_url):
+    store = Store(db_url)
+    rec_id, flagged = _processed(store)
+    again = store.add_recueil(RecueilLink("pref13", URL, "RAA 245 (again)"))
+    assert again.id == rec_id
+    assert store.known_urls("pref13") == {URL}
+    assert len(flagged) == 2
+    rows = store.flagged_decrees(source_id="pref13")
+    assert [r.link for r in rows] == [f"{URL}#page=3", f"{URL}#page=6"]
+    assert rows[0].categories == ["drone"] and rows[0].matches[0]["rule"] == "drone-title"
+    assert store.pending_recueils("pref13") == []
+    store.close()
+
+
+def test_a_failed_recueil_is_retried_a_bounded_number_of_times(db_url):
+    store = Store(db_url)
+    rec = store.add_recueil(RecueilLink("pref13", URL, "RAA"))
+    for _ in range(MAX_ATTEMPTS):
+        assert [r.id for r in store.pending_recueils("pref13")] == [rec.id]
+        store.recueil_failed(rec.id, "truncated or corrupt PDF")
+    assert store.pending_recueils("pref13") == []
+    status = store.source_status(["pref13"])[0]
+    assert status.failed == 1 and status.recueils == 1
+    store.close()
+
+
+def test_posts_are_queued_once_per_decree_and_channel(db_url):
+    store = Store(db_url)
+    _, flagged = _processed(store)
+    assert store.queue_posts(flagged, "default", ["drone", "avs"], hold=False) == 1
+    assert store.queue_posts(flagged, "default", ["drone", "avs"], hold=False) == 0
+    assert store.queue_posts(flagged, "drones-only", ["drone"], hold=True) == 1
+    due = store.due_posts("default")
+    assert len(due) == 1 and due[0].category == "drone"
+    assert store.due_posts("drones-only") == []  # held: recorded, not to be posted
+    keys = {p.idempotency_key for p in store.posts()}
+    assert len(keys) == 2
+    store.close()
+
+
+def test_status_counts_runs_documents_and_flags(db_url):
+    store = Store(db_url)
+    run = store.start_run("pref13")
+    _, flagged = _processed(store)
+    store.queue_posts(flagged, "default", ["drone"], hold=False)
+    store.finish_run(run, outcome="ok", pdfs_found=1, pdfs_new=1)
+    (s,) = store.source_status(["pref13"])
+    assert (s.last_outcome, s.recueils, s.decrees, s.flagged, s.posts_waiting) == ("ok", 1, 3, 2, 1)
+    store.close()
