@@ -1,0 +1,122 @@
+"""Classification per decree: real title forms, hard negatives, damaged text, time limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from attrap.classify import load_rules, normalize_for_matching
+from attrap.errors import ClassifyError, ConfigError
+from attrap.model import Decree, Page
+from attrap.split import split_decrees
+from tests.pdfgen import recueil_pages
+
+RULES = load_rules()
+
+
+def _classify(*page_texts: str, title: str = ""):
+    pages = [Page(n, t) for n, t in enumerate(page_texts, start=1)]
+    return RULES.classify(Decree(title=title, first_page=1, last_page=len(pages), pages=pages))
+
+
+def test_each_decree_of_a_recueil_gets_its_own_categories():
+    decrees = split_decrees([Page(n, t) for n, t in enumerate(recueil_pages(), start=1)])
+    got = [RULES.classify(d).categories for d in decrees]
+    assert got == [["drone"], [], ["videoprotection"], []]
+
+
+def test_match_points_at_the_page_and_holds_the_words():
+    cd = _classify(
+        "PRÉFET DES BOUCHES-DU-RHÔNE\nArrêté n° 12 portant fermeture de route\nVu le code ;",
+        "Annexe\nArticle 3 : La captation, l'enregistrement et la transmission d'images au moyen de "
+        "caméras installées sur des aéronefs sont autorisés du 15 octobre 2026",
+    )
+    assert cd.categories == ["drone"]
+    (m,) = cd.matches
+    assert m.rule == "drone-article-authorised" and m.page == 2
+    assert "caméras installées sur des aéronefs sont autorisés" in m.excerpt
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "ARRÊTÉ AUTORISANT LA CAPTATION, L□ENREGISTREMENT ET LA TRANSMISSION D□IMAGES AU MOYEN DE "
+        "CAMÉRAS INSTALLÉES SUR DES AÉRONEFS",
+        "Arrete portant autorisation de la captation, de l'enregistrement et de la transmission\n"
+        "d'images au moyen de cameras installees sur des\naeronefs",
+        "Arrêté autorisant la\ncaptation d\ufffdimages au moyen de caméras installées sur des aéronefs",
+    ],
+)
+def test_drone_titles_survive_layout_and_encoding_damage(title):
+    assert _classify(title + "\nVu le code de la sécurité intérieure ;").categories == ["drone"]
+
+
+def test_avs_authorisation():
+    cd = _classify(
+        "Arrêté n° 13-2025-12-01-00002 portant autorisation de l'emploi à titre expérimental d'un "
+        "traitement algorithmique des images collectées au moyen de systèmes de vidéoprotection\n"
+        "Vu la loi n° 2023-380 du 19 mai 2023, notamment son article 10 ;"
+    )
+    assert cd.categories == ["avs"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Arrêté portant interdiction temporaire de vol d'aéronefs circulant sans personne à bord\n"
+        "Vu le code de la sécurité intérieure, notamment son article L. 242-5 ;\nARRÊTE\n"
+        "Article 1er : le vol des drones de loisir est interdit.",
+        "Arrêté portant attribution d'une subvention au titre du fonds interministériel de prévention "
+        "de la délinquance (FIPD) pour l'installation de caméras de vidéoprotection\nVu ... ;",
+        "Arrêté portant délégation de signature\nVu le code de la sécurité intérieure, notamment ses "
+        "articles L. 242-1 à L. 242-8 relatifs aux caméras installées sur des aéronefs ;",
+        "Ordre du jour de la commission départementale de vidéoprotection : systèmes de vidéoprotection, "
+        "drones, traitement algorithmique.",
+    ],
+)
+def test_hard_negatives_are_not_flagged(text):
+    assert _classify(text).categories == []
+
+
+def test_folding_keeps_positions():
+    text = "Arrêté AUTORISANT l’ÉNREGISTREMENT\n\td’images"
+    folded = normalize_for_matching(text)
+    assert len(folded) == len(text)
+    assert folded == "arrete autorisant l’enregistrement  d’images"
+
+
+@pytest.mark.timeout(30)
+def test_a_catastrophic_pattern_times_out_instead_of_hanging(tmp_path, monkeypatch):
+    import attrap.classify as classify
+
+    monkeypatch.setattr(classify, "PATTERN_TIMEOUT", 0.2)
+    (tmp_path / "categories.toml").write_text('[[category]]\nid = "x"\nlabel = "X"\n')
+    (tmp_path / "x.toml").write_text(
+        '[[rule]]\nid = "slow"\ncategory = "x"\nany = ["re:(a|aa)+$"]\n', encoding="utf-8"
+    )
+    rules = classify.load_rules(tmp_path)
+    page = Page(1, "a" * 60 + "b")
+    with pytest.raises(ClassifyError, match="slow"):
+        rules.classify(Decree("t", 1, 1, [page]))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[[rule]]\nid = "r1"\ncategory = "nope"\nany = ["x"]\n', "unknown category 'nope'"),
+        ('[[rule]]\ncategory = "x"\nany = ["x"]\n', "a rule has no id"),
+        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["re:(unclosed"]\n', "bad expression"),
+        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["x"]\nanyy = 1\n', "unknown key"),
+        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["chat"]\nmust_match = ["chien"]\n', "must_match example fails"),
+        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["chat"]\nmust_not_match = ["le chat"]\n', "must_not_match"),
+        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["a"]\n[[rule]]\nid = "r1"\ncategory = "x"\nany = ["b"]\n', "duplicate id"),
+        ("[[rule]\n", "not valid TOML"),
+    ],
+)
+def test_a_malformed_rule_file_names_file_rule_and_reason(tmp_path, content, message):
+    (tmp_path / "categories.toml").write_text('[[category]]\nid = "x"\nlabel = "X"\n')
+    (tmp_path / "bad.toml").write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_rules(tmp_path)
+    assert "bad.toml" in str(err.value) and message in str(err.value)
+    if "id" in content and "no id" not in message and "TOML" not in message:
+        assert "'r1'" in str(err.value)
