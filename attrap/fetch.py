@@ -134,18 +134,14 @@ class Fetcher:
         u = httpx.URL(url)
         key = f"{u.scheme}://{u.netloc.decode()}"
         if key not in self._robots:
-            parser: urllib.robotparser.RobotFileParser | None = urllib.robotparser.RobotFileParser()
-            try:
-                resp = self._send("GET", f"{key}/robots.txt", max_bytes=512 * 1024, retries=1)
-                if resp.status_code >= 500:
-                    raise self.error(f"robots.txt answered {resp.status_code}", f"{key}/robots.txt")
-                if resp.status_code >= 400:
-                    parser = None  # no robots.txt: everything is allowed
-                else:
-                    assert parser is not None
-                    parser.parse(resp.text.splitlines())
-            finally:
-                pass
+            # RFC 9309: no robots.txt (4xx) allows everything; a server error disallows the crawl.
+            resp = self._send("GET", f"{key}/robots.txt", max_bytes=512 * 1024, retries=1)
+            if resp.status_code >= 500:
+                raise self.error(f"robots.txt answered {resp.status_code}", f"{key}/robots.txt")
+            parser = None
+            if resp.status_code < 400:
+                parser = urllib.robotparser.RobotFileParser()
+                parser.parse(resp.text.splitlines())
             self._robots[key] = parser
         parser = self._robots[key]
         agent = self.client.headers["User-Agent"]

@@ -1,0 +1,181 @@
+"""A recorded site served on 127.0.0.1, for tests, benchmarks and ``attrap demo``.
+
+Paths map to files under a root directory the way the real sites' URLs look (no trailing
+slash): ``/a/b`` is ``root/a/b`` if that is a file, else ``root/a/b/index.html``. It answers
+conditional requests with 304, records every request, and can be told to misbehave (429, 503,
+a redirect, HTML where a PDF should be) to test how attrap copes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import mimetypes
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+LAST_MODIFIED = "Wed, 14 Oct 2026 08:00:00 GMT"
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int
+    time: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Fault:
+    status: int
+    times: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class FixtureServer:
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
+        self.root = Path(root).resolve()
+        self.host, self.port = host, port
+        self.requests: list[RecordedRequest] = []
+        self._faults: dict[str, list[_Fault]] = {}
+        self._replaced: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self.base_url = ""
+
+    # -- control --------------------------------------------------------------------------
+    def inject(
+        self,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        """The next ``times`` requests to ``path`` get this answer instead."""
+        with self._lock:
+            self._faults.setdefault(path, []).append(_Fault(status, times, headers or {}, body))
+
+    def replace(self, path: str, body: bytes, content_type: str) -> None:
+        """Serve ``body`` at ``path`` from now on."""
+        with self._lock:
+            self._replaced[path] = (body, content_type)
+
+    def start(self) -> FixtureServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                server._handle(self, body=True)
+
+            def do_HEAD(self) -> None:
+                server._handle(self, body=False)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                server._handle(self, body=True)
+
+        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._httpd.daemon_threads = True
+        self.base_url = f"http://{self.host}:{self._httpd.server_address[1]}"
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> FixtureServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- serving ----------------------------------------------------------------------------
+    def _resolve(self, path: str) -> Path | None:
+        target = (self.root / unquote(path).lstrip("/")).resolve()
+        if not target.is_relative_to(self.root):
+            return None
+        if target.is_file():
+            return target
+        index = target / "index.html"
+        return index if index.is_file() else None
+
+    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            faults = self._faults.get(path)
+            if faults:
+                fault = faults[0]
+                fault.times -= 1
+                if fault.times <= 0:
+                    faults.pop(0)
+                return fault.status, dict(fault.headers), fault.body
+            replaced = self._replaced.get(path)
+        if replaced:
+            body, ctype = replaced
+        else:
+            file = self._resolve(path)
+            if file is None:
+                return 404, {"Content-Type": "text/html; charset=utf-8"}, b"<html>Page introuvable</html>"
+            body = file.read_bytes()
+            ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            if ctype.startswith("text/"):
+                ctype += "; charset=utf-8"
+        headers = {
+            "Content-Type": ctype,
+            "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
+            "Last-Modified": LAST_MODIFIED,
+        }
+        return 200, headers, body
+
+    def _handle(self, handler: BaseHTTPRequestHandler, *, body: bool) -> None:
+        path = urlsplit(handler.path).path
+        status, headers, payload = self._answer(path)
+        if status == 200:
+            inm = handler.headers.get("If-None-Match")
+            ims = handler.headers.get("If-Modified-Since")
+            if (inm and inm == headers["ETag"]) or (not inm and ims == LAST_MODIFIED):
+                status, payload = 304, b""
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(handler.command, handler.path, dict(handler.headers.items()), status)
+            )
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        if body and payload:
+            handler.wfile.write(payload)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve a recorded site on 127.0.0.1.")
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    with FixtureServer(args.root, port=args.port) as server:
+        print(f"serving {args.root} at {server.base_url} (Ctrl-C to stop)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
