@@ -265,15 +265,27 @@ def status(settings: Settings, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--interval", type=float, default=3600.0, show_default=True, help="Seconds between two scans of a source.")
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE...]")
+@click.option(
+    "--interval", type=float, default=3600.0, show_default=True, help="Seconds between two scans of a source."
+)
+@click.option(
+    "--publish-every", type=float, default=300.0, show_default=True, help="Seconds between two publishings."
+)
 @click.option("--base-url", help="Replace scheme, host and port of the sources' URLs.")
 @_common
-def run(settings: Settings, interval: float, base_url: str | None) -> None:
-    """The scheduler: scans every source periodically and publishes, until SIGTERM."""
+def run(
+    settings: Settings,
+    source_ids: tuple[str, ...],
+    interval: float,
+    publish_every: float,
+    base_url: str | None,
+) -> None:
+    """The scheduler: scans SOURCE... (default: all) periodically and publishes, until SIGTERM."""
     from attrap.scheduler import run_forever
 
-    chosen = _pick_sources((), True, base_url)
-    run_forever(settings, chosen, interval=interval)
+    chosen = _pick_sources(source_ids, not source_ids, base_url)
+    run_forever(settings, chosen, interval=interval, publish_every=publish_every)
 
 
 @main.command()

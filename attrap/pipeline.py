@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -93,6 +93,7 @@ class Attrap:
             report.pdfs_found = len(crawl.links)
             known = self.store.known_urls(source.id)
             for link in crawl.links:
+                link = replace(link, url=source.public_url(link.url))
                 if link.url not in known:
                     self.store.add_recueil(link)
                     report.pdfs_new += 1
@@ -129,7 +130,7 @@ class Attrap:
     ) -> list[int]:
         """Download and read one recueil; a failure is recorded and retried on a later run."""
         try:
-            dl = fetcher.download_pdf(url, self.settings.pdf_dir / source.id)
+            dl = fetcher.download_pdf(source.fetch_url(url), self.settings.pdf_dir / source.id)
             decrees = self.read(dl.path)
             created = extract.pdf_creation_date(dl.path)
         except AttrapError as exc:

@@ -48,18 +48,20 @@ def build_scheduler(
         IntervalTrigger(seconds=publish_every),
         id="publish",
         name="publish",
-        next_run_time=now + timedelta(seconds=5),
+        next_run_time=now + timedelta(seconds=min(5.0, publish_every)),
     )
     return scheduler
 
 
-def run_forever(settings: Settings, sources: Sequence[Source], *, interval: float) -> None:
+def run_forever(
+    settings: Settings, sources: Sequence[Source], *, interval: float, publish_every: float = 300.0
+) -> None:
     """Run until SIGTERM/SIGINT; the work in hand is finished before returning."""
     app = Attrap(settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = build_scheduler(app, sources, interval=interval)
+    scheduler = build_scheduler(app, sources, interval=interval, publish_every=publish_every)
     scheduler.start()
     log.warning("attrap run: %d source(s), every %.0f s; stop with SIGTERM", len(sources), interval)
     try:

@@ -34,6 +34,8 @@ class Source:
     confirmed: str | None = None
     #: engine settings where the site departs from the defaults
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    #: set by :meth:`rebased`: (mirror "scheme://host:port", real "scheme://host")
+    mirror: tuple[str, str] | None = None
 
     @property
     def hosts(self) -> frozenset[str]:
@@ -50,7 +52,25 @@ class Source:
             parts = urlsplit(url)
             return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
 
-        return replace(self, urls=tuple(move(u) for u in self.urls), extra_hosts=())
+        real = urlsplit(self.urls[0])
+        return replace(
+            self,
+            urls=tuple(move(u) for u in self.urls),
+            extra_hosts=(),
+            mirror=(f"{base.scheme}://{base.netloc}", f"{real.scheme}://{real.netloc}"),
+        )
+
+    def public_url(self, url: str) -> str:
+        """The URL as the real site has it: what is stored and posted, mirror or not."""
+        if self.mirror and url.startswith(self.mirror[0] + "/"):
+            return self.mirror[1] + url[len(self.mirror[0]) :]
+        return url
+
+    def fetch_url(self, url: str) -> str:
+        """Where to fetch a stored (public) URL from: the mirror when there is one."""
+        if self.mirror and url.startswith(self.mirror[1] + "/"):
+            return self.mirror[0] + url[len(self.mirror[1]) :]
+        return url
 
 
 def parse_source(data: dict[str, Any], origin: str) -> Source:

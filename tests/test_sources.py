@@ -50,3 +50,12 @@ def test_a_broken_source_file_names_the_file_and_the_problem(tmp_path, content, 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")) as err:
         load_sources(tmp_path)
     assert "pref99.toml" in str(err.value)
+
+
+def test_a_mirror_changes_where_attrap_fetches_not_what_it_records():
+    src = registry()["pref13"].rebased("http://127.0.0.1:8123")
+    real = "https://www.bouches-du-rhone.gouv.fr/contenu/telechargement/1/2/file/a.pdf"
+    mirrored = "http://127.0.0.1:8123/contenu/telechargement/1/2/file/a.pdf"
+    assert src.public_url(mirrored) == real
+    assert src.fetch_url(real) == mirrored
+    assert registry()["pref13"].public_url(real) == real

@@ -1,0 +1,124 @@
+"""A Mastodon account attrap posts to, through Mastodon.py.
+
+Errors come out as :class:`PublishError` (permanent: a wrong token, a rejected text) or
+:class:`RetryablePublishError` (rate limit, server error, network), with messages built here:
+the access token never appears in an error, a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonNetworkError,
+    MastodonRatelimitError,
+    MastodonServerError,
+)
+
+from attrap.errors import PublishError
+
+DEFAULT_MAX_CHARACTERS = 500
+
+
+class RetryablePublishError(PublishError):
+    """Worth trying again later; ``retry_after`` in seconds when the server said when."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Sent:
+    status_id: str
+    url: str
+
+
+class MastodonChannel:
+    """One account; ``name`` is the channel name used in the outbox."""
+
+    def __init__(
+        self,
+        api_base_url: str,
+        access_token: str,
+        *,
+        visibility: str = "public",
+        timeout: float = 30.0,
+        name: str = "default",
+    ):
+        self.api_base_url = api_base_url.rstrip("/")
+        self.visibility = visibility
+        self.name = name
+        self._token = access_token
+        self._timeout = timeout
+        self._api: Mastodon | None = None
+        self._max_characters: int | None = None
+
+    def __repr__(self) -> str:
+        return f"MastodonChannel(name={self.name!r}, api_base_url={self.api_base_url!r})"
+
+    @property
+    def api(self) -> Mastodon:
+        if self._api is None:
+            self._api = Mastodon(
+                api_base_url=self.api_base_url,
+                access_token=self._token,
+                ratelimit_method="throw",
+                request_timeout=self._timeout,
+                version_check_mode="none",
+            )
+        return self._api
+
+    def _error(self, exc: MastodonError, action: str) -> PublishError:
+        where = f"Mastodon {self.name} ({self.api_base_url}): {action}"
+        if isinstance(exc, MastodonRatelimitError):
+            reset = getattr(self._api, "ratelimit_reset", None)
+            wait = max(0.0, reset - time.time()) if reset else None
+            return RetryablePublishError(f"{where}: rate limited", retry_after=wait)
+        if isinstance(exc, MastodonServerError):
+            return RetryablePublishError(f"{where}: server error HTTP {exc.args[1]}")
+        if isinstance(exc, MastodonNetworkError):
+            return RetryablePublishError(f"{where}: network error ({type(exc).__name__})")
+        if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4:
+            status, reason, detail = exc.args[1], exc.args[2], exc.args[3]
+            return PublishError(f"{where}: HTTP {status} {reason}" + (f": {detail}" if detail else ""))
+        return PublishError(f"{where}: {type(exc).__name__}")
+
+    def _call(self, action: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except MastodonError as exc:
+            raise self._error(exc, action) from None  # the cause may hold request headers
+
+    def max_characters(self) -> int:
+        """The instance's post length limit (500 when it does not say)."""
+        if self._max_characters is None:
+            try:
+                info = self._call("instance", self.api.instance)
+                limit = info["configuration"]["statuses"]["max_characters"]
+                self._max_characters = int(limit)
+            except (PublishError, KeyError, TypeError, ValueError):
+                return DEFAULT_MAX_CHARACTERS
+        return self._max_characters
+
+    def post(self, text: str, *, idempotency_key: str) -> Sent:
+        status = self._call(
+            "post",
+            self.api.status_post,
+            text,
+            visibility=self.visibility,
+            language="fr",
+            idempotency_key=idempotency_key,
+        )
+        return Sent(status_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
+
+    def recent_statuses(self, limit: int = 40) -> list[tuple[str, str, str]]:
+        """(id, url, text) of the account's own latest statuses, newest first."""
+        me = self._call("verify credentials", self.api.account_verify_credentials)
+        statuses = self._call("list statuses", self.api.account_statuses, me["id"], limit=limit)
+        return [(str(s["id"]), str(s.get("url") or ""), str(s.get("content") or "")) for s in statuses]

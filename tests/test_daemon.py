@@ -1,0 +1,59 @@
+"""`attrap run` as a daemon: scans on schedule, stops cleanly on SIGTERM, restarts without duplicates."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT, run_cli
+
+
+def _start(env, base_url):
+    return subprocess.Popen(
+        [sys.executable, "-m", "attrap.cli", "run", "pref13", "--base-url", base_url,
+         "--interval", "3600", "--publish-every", "1"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
+    cli_env, fixture_site, mastodon_server
+):
+    env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
+
+    def posted_all():
+        status = json.loads(run_cli("status", "--json", env=env).stdout)
+        row = next(s for s in status if s["source_id"] == "pref13")
+        return row["last_outcome"] == "ok" and row["posts_waiting"] == 0 and mastodon_server.statuses
+
+    proc = _start(env, fixture_site.base_url)
+    try:
+        assert _wait_for(posted_all), "the daemon did not scan and post in time"
+        first = len(mastodon_server.statuses)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+
+    proc = _start(env, fixture_site.base_url)
+    try:
+        assert _wait_for(lambda: len(json.loads(run_cli("status", "--json", env=env).stdout)) and
+                         sum(1 for r in fixture_site.requests if r.path == "/Publications/RAA-et-Archives") >= 2)
+        time.sleep(2)  # let a publishing pass run
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    assert len(mastodon_server.statuses) == first
