@@ -7,6 +7,7 @@ passes through is a column a person can query with plain SQL.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,12 +27,16 @@ from sqlalchemy import (
     event,
     func,
     select,
+    text,
 )
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from attrap.model import Alert, ClassifiedDecree, RecueilLink
 
+#: PostgreSQL advisory lock key held while creating the schema
+SCHEMA_LOCK = 0x61747472  # "attr"
 #: how many times a recueil that failed to download or read is tried again
 MAX_ATTEMPTS = 5
 
@@ -164,7 +169,22 @@ class Store:
         self.engine: Engine = create_engine(url, echo=echo)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create missing tables; safe when several processes start at once."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                    Base.metadata.create_all(conn)
+                return
+            except (IntegrityError, OperationalError, ProgrammingError):
+                # another process created the same table between our check and our CREATE
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
 
     def close(self) -> None:
         self.engine.dispose()

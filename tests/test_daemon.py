@@ -40,7 +40,9 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
 
     proc = _start(env, fixture_site.base_url)
     try:
-        assert _wait_for(posted_all), "the daemon did not scan and post in time"
+        if not _wait_for(posted_all):
+            proc.kill()
+            raise AssertionError(f"the daemon did not scan and post in time:\n{proc.communicate()[1][-3000:]}")
         first = len(mastodon_server.statuses)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
