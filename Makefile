@@ -26,11 +26,11 @@ demo: venv
 	$(BIN)/attrap demo
 
 test: venv system-deps
-	$(BIN)/ruff check attrap scrapers tests bench
+	$(BIN)/ruff check attrap scrapers tests fixtures
 	$(BIN)/pytest -q
 
 lint: venv
-	$(BIN)/ruff check attrap scrapers tests bench
+	$(BIN)/ruff check attrap scrapers tests fixtures
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -204,7 +204,9 @@ def load_rules(directory: Path | None = None) -> Ruleset:
     for item in _load_toml(cat_file).get("category", []):
         unknown = set(item) - _CATEGORY_KEYS
         if unknown or "id" not in item or "label" not in item:
-            raise ConfigError(f"categories.toml: category {item.get('id')!r}: needs id and label, got {sorted(item)}")
+            raise ConfigError(
+                f"categories.toml: category {item.get('id')!r}: needs id and label, got {sorted(item)}"
+            )
         categories[item["id"]] = Category(
             item["id"], item["label"], bool(item.get("publish", False)), item.get("description", "")
         )

@@ -116,12 +116,13 @@ def _print_report(r: ScanReport) -> None:
 
 def _print_publish(app: Attrap, p: PublishReport, dry_run: bool) -> None:
     if app.publisher.is_dry_run:
-        click.echo("No Mastodon credentials (MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN): dry run, posts are printed.")
+        click.echo(
+            "No Mastodon credentials (MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN): "
+            "dry run, posts are printed."
+        )
     elif dry_run:
         click.echo("--dry-run: posts are printed, not sent.")
-    click.echo(
-        f"publish: {p.posted} posted, {p.shown} shown, {p.retrying} to retry, {p.failed} failed"
-    )
+    click.echo(f"publish: {p.posted} posted, {p.shown} shown, {p.retrying} to retry, {p.failed} failed")
     for e in p.errors:
         click.echo(f"  error: {e}")
 
@@ -174,7 +175,9 @@ def scan(
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_common
 def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
@@ -253,7 +256,10 @@ def status(settings: Settings, as_json: bool) -> None:
     if as_json:
         _dump(rows)
         return
-    click.echo(f"{'source':<14} {'last run':<20} {'outcome':<8} {'RAA':>5} {'failed':>6} {'decrees':>7} {'flagged':>7} {'waiting':>7}")
+    click.echo(
+        f"{'source':<14} {'last run':<20} {'outcome':<8} {'RAA':>5} {'failed':>6} "
+        f"{'decrees':>7} {'flagged':>7} {'waiting':>7}"
+    )
     for r in rows:
         last = r.last_run.strftime("%Y-%m-%d %H:%M") if r.last_run else "never"
         click.echo(

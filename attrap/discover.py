@@ -110,9 +110,7 @@ class DsfrEngine:
             soup = BeautifulSoup(page.text, "html.parser")
             content = _content(soup, cfg["content"])
             for link in self.pdf_links(source, content, page.url, todo):
-                if link.url in seen_pdfs or (
-                    since and link.published and link.published < since
-                ):
+                if link.url in seen_pdfs or (since and link.published and link.published < since):
                     continue
                 seen_pdfs.add(link.url)
                 crawl.links.append(link)
@@ -152,9 +150,7 @@ class DsfrEngine:
                 out.append(_Todo(url, year, month, parent.depth + 1))
         return out
 
-    def pdf_links(
-        self, source: Source, content: Tag, base: str, where: _Todo
-    ) -> list[RecueilLink]:
+    def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
         """Every link to a PDF in the page's content, with its title and publication date."""
         out = []
         for a in content.find_all("a", href=True):
@@ -165,10 +161,7 @@ class DsfrEngine:
                 continue
             title, detail = _link_text(a)
             published = (
-                find_date(detail)
-                or find_date(str(a.get("title") or ""))
-                or find_date(title)
-                or _card_date(a)
+                find_date(detail) or find_date(str(a.get("title") or "")) or find_date(title) or _card_date(a)
             )
             if not title:
                 title = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
@@ -205,9 +198,8 @@ def _link_text(a: Tag) -> tuple[str, str]:
     parts = [
         s.strip()
         for s in a.find_all(string=True)
-        if s.strip() and not any(
-            isinstance(p, Tag) and "fr-link__detail" in (p.get("class") or []) for p in s.parents
-        )
+        if s.strip()
+        and not any(isinstance(p, Tag) and "fr-link__detail" in (p.get("class") or []) for p in s.parents)
     ]
     title = " ".join(" ".join(parts).split())
     title = _DOWNLOAD_WORD.sub("", title)

@@ -95,9 +95,7 @@ def extract_pages(path: Path, *, timeout: float = 300.0, max_pages: int = 5000) 
             number += 1
             if number > max_pages:
                 raise ExtractError(f"too many pages (over {max_pages})", url=str(path))
-            raw = "".join(
-                element.get_text() for element in layout if isinstance(element, LTTextContainer)
-            )
+            raw = "".join(element.get_text() for element in layout if isinstance(element, LTTextContainer))
             yield Page(number=number, text=normalize_text(raw), raw=raw, method="text")
             if time.monotonic() - started > timeout:
                 raise ExtractError(f"extraction timed out after {timeout:g} s", url=str(path))

@@ -102,9 +102,7 @@ class Attrap:
                     continue
                 flagged = self._process(rec.id, rec.url, source, fetcher, report)
                 if flagged:
-                    report.posts_queued += self.publisher.queue(
-                        flagged, hold=hold_posts, dry_run=dry_run
-                    )
+                    report.posts_queued += self.publisher.queue(flagged, hold=hold_posts, dry_run=dry_run)
             if crawl.pages_visited == [] or (not crawl.links and crawl.errors):
                 report.outcome = "error"
         except AttrapError as exc:  # the whole source failed; others go on
@@ -180,7 +178,10 @@ class Attrap:
         return reports
 
     def publish(
-        self, *, dry_run: bool = False, limit: int | None = None,
+        self,
+        *,
+        dry_run: bool = False,
+        limit: int | None = None,
         show: Callable[[str, str], None] | None = None,
     ) -> PublishReport:
         return self.publisher.flush(dry_run=dry_run, limit=limit, show=show)

@@ -42,9 +42,7 @@ class PublishReport:
 
 
 class Publisher:
-    def __init__(
-        self, store: Store, settings: Settings, sources: dict[str, Source], ruleset: Ruleset
-    ):
+    def __init__(self, store: Store, settings: Settings, sources: dict[str, Source], ruleset: Ruleset):
         self.store = store
         self.settings = settings
         self.names = {s.id: s.name for s in sources.values()}

@@ -27,9 +27,7 @@ _ID = regex.compile(
 )
 _SOMMAIRE = regex.compile(r"^\s*sommaire\b", regex.I | regex.M)
 _ENTRY_PAGE = regex.compile(r"\((?P<count>[\dOolI]+)\s*pages?\)\s*page\s*(?P<page>[\dOolI]+)", regex.I)
-_TITLE_START = regex.compile(
-    r"^\s*(?:arr[eêéè]t[eéè]|d[eé]cision|ordonnance|avis|convention)\b", regex.I
-)
+_TITLE_START = regex.compile(r"^\s*(?:arr[eêéè]t[eéè]|d[eé]cision|ordonnance|avis|convention)\b", regex.I)
 _TITLE_STOP = regex.compile(
     r"^\s*(?:vu\b|le pr[eé]fet|la pr[eé]f[eè]te|le directeur|sur (?:la )?proposition|consid[eé]rant|"
     r"arr[eê]te\s*:?\s*$|d[eé]cide\s*:?\s*$|article\b)",

@@ -29,8 +29,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from attrap.model import Alert, ClassifiedDecree, RecueilLink
@@ -222,9 +222,7 @@ class Store:
             existing = s.scalar(select(Recueil).where(Recueil.url == link.url))
             if existing:
                 return existing
-            rec = Recueil(
-                source_id=link.source_id, url=link.url, title=link.title, published=link.published
-            )
+            rec = Recueil(source_id=link.source_id, url=link.url, title=link.title, published=link.published)
             s.add(rec)
             s.flush()
             return rec
@@ -295,9 +293,7 @@ class Store:
                 wanted = [c for c in d.categories if c in categories]
                 if not wanted:
                     continue
-                exists = s.scalar(
-                    select(Post.id).where(Post.decree_id == decree_id, Post.channel == channel)
-                )
+                exists = s.scalar(select(Post.id).where(Post.decree_id == decree_id, Post.channel == channel))
                 if exists:
                     continue
                 s.add(
@@ -306,9 +302,7 @@ class Store:
                         channel=channel,
                         category=wanted[0],
                         status="held" if hold else "queued",
-                        idempotency_key=idempotency_key(
-                            decree_id, d.recueil.url, d.first_page, channel
-                        ),
+                        idempotency_key=idempotency_key(decree_id, d.recueil.url, d.first_page, channel),
                     )
                 )
                 added += 1

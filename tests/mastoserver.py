@@ -122,10 +122,14 @@ class MastoServer:
             return self._post_status(h, user, raw)
         if m := re.fullmatch(r"/api/v1/statuses/(\d+)", path):
             found = [s for s in self.statuses if s["id"] == m[1]]
-            return self._send(h, 200 if found else 404, self._public(found[0]) if found else {"error": "Record not found"})
+            return self._send(
+                h, 200 if found else 404, self._public(found[0]) if found else {"error": "Record not found"}
+            )
         if m := re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path):
             limit = int(parse_qs(url.query).get("limit", ["20"])[0])
-            mine = [self._public(s) for s in reversed(self.statuses) if self._account(s["account"])["id"] == m[1]]
+            mine = [
+                self._public(s) for s in reversed(self.statuses) if self._account(s["account"])["id"] == m[1]
+            ]
             return self._send(h, 200, mine[:limit])
         return self._send(h, 404, {"error": "Record not found"})
 
@@ -144,18 +148,29 @@ class MastoServer:
                     self._faults.pop(0)
         if fault and fault[0] == "429":
             reset = (datetime.now(UTC) + timedelta(seconds=fault[2])).isoformat()
-            return self._send(h, 429, {"error": "Too many requests"},
-                              {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+            return self._send(
+                h,
+                429,
+                {"error": "Too many requests"},
+                {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+            )
         if fault and fault[0] in ("500", "502", "503"):
             return self._send(h, int(fault[0]), {"error": "Internal server error"})
         if fault and fault[0] == "drop":
             return self._drop(h)
         text = str(data.get("status", ""))
         if _mastodon_length(text) > self.max_characters:
-            return self._send(h, 422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"})
+            return self._send(
+                h,
+                422,
+                {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"},
+            )
         key = h.headers.get("Idempotency-Key")
         with self._lock:
-            existing = next((s for s in self.statuses if key and s["account"] == user and s["idempotency_key"] == key), None)
+            existing = next(
+                (s for s in self.statuses if key and s["account"] == user and s["idempotency_key"] == key),
+                None,
+            )
             if existing is None:
                 sid = str(100000 + len(self.statuses) + 1)
                 existing = {
@@ -175,7 +190,9 @@ class MastoServer:
         except OSError:
             pass
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: object, headers: dict | None = None) -> None:
+    def _send(
+        self, h: BaseHTTPRequestHandler, status: int, body: object, headers: dict | None = None
+    ) -> None:
         payload = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json; charset=utf-8")

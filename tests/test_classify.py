@@ -106,9 +106,18 @@ def test_a_catastrophic_pattern_times_out_instead_of_hanging(tmp_path, monkeypat
         ('[[rule]]\ncategory = "x"\nany = ["x"]\n', "a rule has no id"),
         ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["re:(unclosed"]\n', "bad expression"),
         ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["x"]\nanyy = 1\n', "unknown key"),
-        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["chat"]\nmust_match = ["chien"]\n', "must_match example fails"),
-        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["chat"]\nmust_not_match = ["le chat"]\n', "must_not_match"),
-        ('[[rule]]\nid = "r1"\ncategory = "x"\nany = ["a"]\n[[rule]]\nid = "r1"\ncategory = "x"\nany = ["b"]\n', "duplicate id"),
+        (
+            '[[rule]]\nid = "r1"\ncategory = "x"\nany = ["chat"]\nmust_match = ["chien"]\n',
+            "must_match example fails",
+        ),
+        (
+            '[[rule]]\nid = "r1"\ncategory = "x"\nany = ["chat"]\nmust_not_match = ["le chat"]\n',
+            "must_not_match",
+        ),
+        (
+            '[[rule]]\nid = "r1"\ncategory = "x"\nany = ["a"]\n[[rule]]\nid = "r1"\ncategory = "x"\nany = ["b"]\n',
+            "duplicate id",
+        ),
         ("[[rule]\n", "not valid TOML"),
     ],
 )

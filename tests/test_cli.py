@@ -72,7 +72,9 @@ def test_scan_dry_run_finds_every_flagged_decree_then_nothing_twice(cli_env, fix
     assert all(p["channel"] == "dry-run" for p in out["posts"])
 
     pdf_gets = [r for r in fixture_site.requests if r.path.endswith(".pdf")]
-    again = json.loads(run_cli("scan", "pref13", "--base-url", base, "--dry-run", "--json", env=cli_env).stdout)
+    again = json.loads(
+        run_cli("scan", "pref13", "--base-url", base, "--dry-run", "--json", env=cli_env).stdout
+    )
     assert again["sources"][0]["pdfs_new"] == 0 and again["posts"] == []
     assert [r for r in fixture_site.requests if r.path.endswith(".pdf")] == pdf_gets  # nothing downloaded
 
@@ -110,7 +112,9 @@ def test_html_served_as_pdf_is_recorded_and_the_rest_goes_on(cli_env, fixture_si
     broken = EXPECTED["recueils"][0]["path"]
     fixture_site.replace(broken, b"<!DOCTYPE html><html><body>Challenge</body></html>", "text/html")
     out = json.loads(
-        run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", "--json", env=cli_env).stdout
+        run_cli(
+            "scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", "--json", env=cli_env
+        ).stdout
     )
     report = out["sources"][0]
     assert report["failed"] == 1 and report["processed"] == len(EXPECTED["recueils"]) - 1

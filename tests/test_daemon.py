@@ -13,9 +13,24 @@ from tests.conftest import ROOT, run_cli
 
 def _start(env, base_url):
     return subprocess.Popen(
-        [sys.executable, "-m", "attrap.cli", "run", "pref13", "--base-url", base_url,
-         "--interval", "3600", "--publish-every", "1"],
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "attrap.cli",
+            "run",
+            "pref13",
+            "--base-url",
+            base_url,
+            "--interval",
+            "3600",
+            "--publish-every",
+            "1",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -42,7 +57,9 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
     try:
         if not _wait_for(posted_all):
             proc.kill()
-            raise AssertionError(f"the daemon did not scan and post in time:\n{proc.communicate()[1][-3000:]}")
+            raise AssertionError(
+                f"the daemon did not scan and post in time:\n{proc.communicate()[1][-3000:]}"
+            )
         first = len(mastodon_server.statuses)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -51,8 +68,12 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
 
     proc = _start(env, fixture_site.base_url)
     try:
-        assert _wait_for(lambda: len(json.loads(run_cli("status", "--json", env=env).stdout)) and
-                         sum(1 for r in fixture_site.requests if r.path == "/Publications/RAA-et-Archives") >= 2)
+        assert _wait_for(
+            lambda: (
+                len(json.loads(run_cli("status", "--json", env=env).stdout))
+                and sum(1 for r in fixture_site.requests if r.path == "/Publications/RAA-et-Archives") >= 2
+            )
+        )
         time.sleep(2)  # let a publishing pass run
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0

@@ -80,7 +80,11 @@ def test_max_characters_comes_from_the_instance():
 @pytest.mark.parametrize("limit", [500, 300])
 def test_every_rendered_post_is_accepted(limit):
     alert = Alert(
-        1, "avs", "pref13", "Préfecture des Bouches-du-Rhône", "13",
+        1,
+        "avs",
+        "pref13",
+        "Préfecture des Bouches-du-Rhône",
+        "13",
         "Arrêté portant autorisation de l’emploi d’un traitement algorithmique " * 12 + " @tout_le_monde",
         "https://www.bouches-du-rhone.gouv.fr/contenu/telechargement/55010/381200/file/"
         "recueil-13-2025-300%20du%205%20d%C3%A9cembre%202025.pdf#page=3",
@@ -100,4 +104,7 @@ def test_template_can_be_changed_without_code(tmp_path, monkeypatch):
     tpl.write_text("[$heading] $title -> $url $hashtags\n", encoding="utf-8")
     monkeypatch.setenv("ATTRAP_POST_TEMPLATE", str(tpl))
     alert = Alert(1, "drone", "pref13", "P", None, "Arrêté\nautorisant", "https://x.gouv.fr/a.pdf#page=2")
-    assert render_post(alert) == "[🚁 Autorisation de drones] Arrêté autorisant -> https://x.gouv.fr/a.pdf#page=2 #drones #Technopolice"
+    assert (
+        render_post(alert)
+        == "[🚁 Autorisation de drones] Arrêté autorisant -> https://x.gouv.fr/a.pdf#page=2 #drones #Technopolice"
+    )

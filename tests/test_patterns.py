@@ -13,8 +13,14 @@ RULES = {r.id: r for r in load_rules().rules}
 CASES = []
 for path in sorted(data_dir("patterns").glob("*.toml")):
     for rule in tomllib.loads(path.read_text(encoding="utf-8")).get("rule", []):
-        CASES += [pytest.param(rule["id"], ex, True, id=f"{rule['id']}+{i}") for i, ex in enumerate(rule.get("must_match", []))]
-        CASES += [pytest.param(rule["id"], ex, False, id=f"{rule['id']}-{i}") for i, ex in enumerate(rule.get("must_not_match", []))]
+        CASES += [
+            pytest.param(rule["id"], ex, True, id=f"{rule['id']}+{i}")
+            for i, ex in enumerate(rule.get("must_match", []))
+        ]
+        CASES += [
+            pytest.param(rule["id"], ex, False, id=f"{rule['id']}-{i}")
+            for i, ex in enumerate(rule.get("must_not_match", []))
+        ]
 
 
 def test_every_rule_has_examples_both_ways():
