@@ -21,6 +21,21 @@ from urllib.parse import unquote, urlsplit
 LAST_MODIFIED = "Wed, 14 Oct 2026 08:00:00 GMT"
 
 
+def serve_in_thread(
+    handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0
+) -> tuple[ThreadingHTTPServer, str]:
+    """Start a threaded HTTP server in a daemon thread; returns it and its base URL."""
+    httpd = ThreadingHTTPServer((host, port), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://{host}:{httpd.server_address[1]}"
+
+
+def stop_server(httpd: ThreadingHTTPServer) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -88,16 +103,12 @@ class FixtureServer:
                 self.rfile.read(length)
                 server._handle(self, body=True)
 
-        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._httpd.daemon_threads = True
-        self.base_url = f"http://{self.host}:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._httpd, self.base_url = serve_in_thread(Handler, self.host, self.port)
         return self
 
     def stop(self) -> None:
         if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+            stop_server(self._httpd)
             self._httpd = None
 
     def __enter__(self) -> FixtureServer:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from attrap.fixtureserver import serve_in_thread, stop_server
+
 _LINK = re.compile(r"https?://[^\s]+")
 
 
@@ -61,16 +63,13 @@ class MastoServer:
             def do_POST(self) -> None:
                 server._handle(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._httpd, self.base_url = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
         if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+            stop_server(self._httpd)
+            self._httpd = None
 
     def __enter__(self) -> MastoServer:
         return self.start()
