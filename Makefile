@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := fonts-dejavu-core
+APT_PACKAGES := fonts-dejavu-core tesseract-ocr tesseract-ocr-fra
 
 .PHONY: demo test venv lint clean system-deps
 
@@ -22,7 +22,7 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (run as root or install them)"; fi; \
 	fi
 
-demo: venv
+demo: venv system-deps
 	$(BIN)/attrap demo
 
 test: venv system-deps

@@ -9,6 +9,9 @@ A bad file never raises anything but :class:`ExtractError`, with a reason a pers
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -24,7 +27,12 @@ from pdfminer.pdfparser import PDFParser
 from attrap.errors import ExtractError
 from attrap.model import Page
 
+log = logging.getLogger(__name__)
+
 MAX_PDF_BYTES = 200 * 1024 * 1024
+#: resolution pages are rendered at for OCR
+OCR_DPI = 200
+OCR_LANG = "fra"
 LAPARAMS = LAParams(line_margin=0.5, char_margin=2.0, word_margin=0.1)
 
 _LIGATURES = dict.fromkeys(map(ord, "ﬀﬁﬂﬃﬄﬅﬆ"))
@@ -84,19 +92,83 @@ def _check_file(path: Path) -> None:
         raise ExtractError(f"not a PDF ({looks})", url=str(path))
 
 
-def extract_pages(path: Path, *, timeout: float = 300.0, max_pages: int = 5000) -> Iterator[Page]:
-    """Yield each page's text, one page in memory at a time."""
+def ocr_available() -> bool:
+    """True when Debian's tesseract is installed (with the French model, checked on first use)."""
+    return shutil.which("tesseract") is not None
+
+
+class _Ocr:
+    """Renders pages with pypdfium2 and reads them with tesseract, one page at a time."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._doc = None
+
+    def page(self, number: int) -> Page:
+        import pypdfium2
+        import pytesseract
+
+        if self._doc is None:
+            self._doc = pypdfium2.PdfDocument(str(self.path))
+        # One single-threaded tesseract per worker: its OpenMP threads make it ten times slower
+        # on a small machine, and attrap spreads documents over processes instead.
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        image = self._doc[number - 1].render(scale=OCR_DPI / 72).to_pil()
+        data = pytesseract.image_to_data(
+            image, lang=OCR_LANG, config="--psm 3", output_type=pytesseract.Output.DICT
+        )
+        raw = _ocr_text(data)
+        words = zip(data["conf"], data["text"], strict=False)
+        confidences = [float(c) for c, w in words if w.strip() and float(c) >= 0]
+        confidence = sum(confidences) / len(confidences) if confidences else 0.0
+        return Page(number, normalize_text(raw), raw, method="ocr", confidence=round(confidence, 1))
+
+    def close(self) -> None:
+        if self._doc is not None:
+            self._doc.close()
+
+
+def _ocr_text(data: dict) -> str:
+    """Lines of words from tesseract's word table, in reading order."""
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    for word, block, par, line in zip(
+        data["text"], data["block_num"], data["par_num"], data["line_num"], strict=False
+    ):
+        if word.strip():
+            lines.setdefault((block, par, line), []).append(word)
+    return "\n".join(" ".join(words) for words in lines.values())
+
+
+def extract_pages(
+    path: Path, *, timeout: float = 300.0, max_pages: int = 5000, ocr: bool = True
+) -> Iterator[Page]:
+    """Yield each page's text, one page in memory at a time.
+
+    Pages without a usable text layer (scans) are read by OCR when ``ocr`` is true and
+    tesseract is installed; every other page is never rendered.
+    """
     path = Path(path)
     _check_file(path)
     started = time.monotonic()
     number = 0
+    reader = _Ocr(path) if ocr and ocr_available() else None
+    if ocr and reader is None:
+        log.warning("tesseract is not installed: scanned pages cannot be read (%s)", path)
     try:
         for layout in _pdfminer_pages(path, laparams=LAPARAMS):
             number += 1
             if number > max_pages:
                 raise ExtractError(f"too many pages (over {max_pages})", url=str(path))
             raw = "".join(element.get_text() for element in layout if isinstance(element, LTTextContainer))
-            yield Page(number=number, text=normalize_text(raw), raw=raw, method="text")
+            page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
+            if reader is not None and needs_ocr(page):
+                try:
+                    page = reader.page(number)
+                except Exception as exc:  # tesseract or rendering failed: retried later
+                    raise ExtractError(
+                        f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=str(path)
+                    ) from exc
+            yield page
             if time.monotonic() - started > timeout:
                 raise ExtractError(f"extraction timed out after {timeout:g} s", url=str(path))
     except ExtractError:
@@ -107,6 +179,9 @@ def extract_pages(path: Path, *, timeout: float = 300.0, max_pages: int = 5000) 
         raise ExtractError(
             f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=str(path)
         ) from exc
+    finally:
+        if reader is not None:
+            reader.close()
     if number == 0:
         raise ExtractError("truncated or corrupt PDF: no page", url=str(path))
 

@@ -62,3 +62,26 @@ def recueil_pages() -> list[str]:
         "sans personne à bord au-dessus de Marseille\nVu le code des transports ;\nARRÊTE\n"
         "Article 1er : le vol est interdit.\nFait à Marseille, le 13 octobre 2026\nLe préfet,\nAnne PETIT",
     ]
+
+
+def make_scanned_pdf(path: Path, pages: list[str], scanned: set[int], *, dpi: int = 150) -> Path:
+    """Like make_pdf, but the pages whose 1-based numbers are in ``scanned`` are images only."""
+    import pypdfium2
+
+    text_pdf = make_pdf(path.with_suffix(".text.pdf"), pages)
+    doc = pypdfium2.PdfDocument(str(text_pdf))
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2026, 10, 14, 8, 0, tzinfo=UTC))
+    pdf.add_font("DejaVu", fname=str(FONT))
+    pdf.set_font("DejaVu", size=10)
+    for number, text in enumerate(pages, start=1):
+        pdf.add_page()
+        if number in scanned:
+            image = doc[number - 1].render(scale=dpi / 72, grayscale=True).to_pil()
+            pdf.image(image, x=0, y=0, w=pdf.w, h=pdf.h)
+        elif text:
+            pdf.multi_cell(0, 5, text)
+    doc.close()
+    text_pdf.unlink()
+    pdf.output(str(path))
+    return path

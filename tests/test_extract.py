@@ -12,10 +12,11 @@ from attrap.extract import (
     extract_pages,
     needs_ocr,
     normalize_text,
+    ocr_available,
     pdf_creation_date,
     read_document,
 )
-from tests.pdfgen import make_pdf, recueil_pages
+from tests.pdfgen import make_pdf, make_scanned_pdf, recueil_pages
 
 
 def test_pages_keep_accents_apostrophes_and_numbers(tmp_path):
@@ -111,3 +112,24 @@ def test_text_file_pages_split_on_form_feeds(tmp_path):
     path = tmp_path / "r.txt"
     path.write_text("page un\fpage deux\f", encoding="utf-8")
     assert [(p.number, p.text) for p in read_document(path)] == [(1, "page un"), (2, "page deux")]
+
+
+@pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed (make test installs it)")
+def test_only_scanned_pages_are_ocred_and_a_scanned_drone_decree_is_found(tmp_path):
+    from attrap.classify import load_rules
+    from attrap.split import split_decrees
+
+    pdf = make_scanned_pdf(tmp_path / "scan.pdf", recueil_pages(), scanned={3})
+    pages = list(extract_pages(pdf))
+    assert [p.method for p in pages] == ["text", "text", "ocr", "text", "text", "text", "text", "text", "text"]
+    assert pages[2].confidence is not None and pages[2].confidence > 60
+    assert "13-2026-10-14-00003" in pages[2].text
+    decrees = split_decrees(pages)
+    assert [(d.first_page, d.last_page) for d in decrees] == [(3, 4), (5, 5), (6, 8), (9, 9)]
+    assert load_rules().classify(decrees[0]).categories == ["drone"]
+
+
+def test_ocr_can_be_turned_off(tmp_path):
+    pdf = make_scanned_pdf(tmp_path / "scan.pdf", recueil_pages()[:3], scanned={3})
+    pages = list(extract_pages(pdf, ocr=False))
+    assert pages[2].method == "text" and needs_ocr(pages[2])
