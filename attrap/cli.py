@@ -207,6 +207,7 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
                         "signed_on": d.decree.signed_on,
                         "categories": d.categories,
                         "matches": [dataclasses.asdict(m) for m in d.matches],
+                        "ocr_pages": d.decree.ocr_pages,
                     }
                     for d in decrees
                 ],

@@ -60,6 +60,11 @@ class Decree:
     def text(self) -> str:
         return "\n".join(p.text for p in self.pages)
 
+    @property
+    def ocr_pages(self) -> list[dict[str, float | int | None]]:
+        """The pages read by OCR, with tesseract's mean confidence (0-100)."""
+        return [{"page": p.number, "confidence": p.confidence} for p in self.pages if p.method == "ocr"]
+
 
 @dataclass(frozen=True)
 class Match:

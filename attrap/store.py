@@ -109,6 +109,8 @@ class DecreeRow(Base):
     #: [{"rule", "category", "page", "excerpt"}]
     matches: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     text: Mapped[str] = mapped_column(Text, default="")
+    #: pages whose text came from OCR: [{"page", "confidence"}]
+    ocr_pages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     recueil: Mapped[Recueil] = relationship(back_populates="decrees")
 
     @property
@@ -272,6 +274,7 @@ class Store:
                     categories=list(cd.categories),
                     matches=[m.__dict__ for m in cd.matches],
                     text=d.text,
+                    ocr_pages=d.ocr_pages,
                 )
                 rec.decrees.append(row)
                 rows.append(row)

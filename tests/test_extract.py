@@ -121,12 +121,23 @@ def test_only_scanned_pages_are_ocred_and_a_scanned_drone_decree_is_found(tmp_pa
 
     pdf = make_scanned_pdf(tmp_path / "scan.pdf", recueil_pages(), scanned={3})
     pages = list(extract_pages(pdf))
-    assert [p.method for p in pages] == ["text", "text", "ocr", "text", "text", "text", "text", "text", "text"]
+    assert [p.method for p in pages] == [
+        "text",
+        "text",
+        "ocr",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+    ]
     assert pages[2].confidence is not None and pages[2].confidence > 60
     assert "13-2026-10-14-00003" in pages[2].text
     decrees = split_decrees(pages)
     assert [(d.first_page, d.last_page) for d in decrees] == [(3, 4), (5, 5), (6, 8), (9, 9)]
     assert load_rules().classify(decrees[0]).categories == ["drone"]
+    assert [o["page"] for o in decrees[0].ocr_pages] == [3] and decrees[1].ocr_pages == []
 
 
 def test_ocr_can_be_turned_off(tmp_path):
