@@ -254,6 +254,7 @@ def status(settings: Settings, as_json: bool) -> None:
         rows = app.status()
     finally:
         app.close()
+    rows.sort(key=lambda r: r.healthy)  # unhealthy sources first
     if as_json:
         _dump(rows)
         return
@@ -267,6 +268,10 @@ def status(settings: Settings, as_json: bool) -> None:
             f"{r.source_id:<14} {last:<20} {r.last_outcome or '-':<8} {r.recueils:>5} "
             f"{r.failed:>6} {r.decrees:>7} {r.flagged:>7} {r.posts_waiting:>7}"
         )
+        if not r.healthy:
+            click.echo(f"    UNHEALTHY: {r.health}")
+        elif r.health:
+            click.echo(f"    {r.health}")
         if r.last_error:
             click.echo(f"    last error: {r.last_error}")
 

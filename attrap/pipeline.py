@@ -42,6 +42,7 @@ class ScanReport:
     pages_fetched: int = 0
     pdfs_found: int = 0
     pdfs_new: int = 0
+    listing_links: int = 0
     processed: int = 0
     failed: int = 0
     flagged: list[FlaggedDecree] = field(default_factory=list)
@@ -91,6 +92,7 @@ class Attrap:
             crawl = engine_for(source).discover(source, fetcher, since=since)
             report.errors.extend(crawl.errors)
             report.pdfs_found = len(crawl.links)
+            report.listing_links = crawl.listing_links
             known = self.store.known_urls(source.id)
             for link in crawl.links:
                 link = replace(link, url=source.public_url(link.url))
@@ -119,6 +121,7 @@ class Attrap:
                 pages_fetched=report.pages_fetched,
                 pdfs_found=report.pdfs_found,
                 pdfs_new=report.pdfs_new,
+                listing_links=report.listing_links,
                 errors=len(report.errors),
             )
         return report

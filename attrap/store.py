@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from attrap.health import assess
 from attrap.model import Alert, ClassifiedDecree, RecueilLink
 
 #: PostgreSQL advisory lock key held while creating the schema
@@ -62,6 +63,8 @@ class CrawlRun(Base):
     pages_fetched: Mapped[int] = mapped_column(default=0)
     pdfs_found: Mapped[int] = mapped_column(default=0)
     pdfs_new: Mapped[int] = mapped_column(default=0)
+    #: listing links (cards, pagers) the selectors matched: 0 on a visited site means a redesign
+    listing_links: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -153,6 +156,8 @@ class SourceStatus:
     decrees: int
     flagged: int
     posts_waiting: int
+    healthy: bool = True
+    health: str | None = None
 
 
 def idempotency_key(decree_id: int, url: str, first_page: int, channel: str) -> str:
@@ -377,12 +382,16 @@ class Store:
         out = []
         with self.session() as s:
             for sid in source_ids:
-                run = s.scalar(
-                    select(CrawlRun)
-                    .where(CrawlRun.source_id == sid)
-                    .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                    .limit(1)
+                runs = list(
+                    s.scalars(
+                        select(CrawlRun)
+                        .where(CrawlRun.source_id == sid, CrawlRun.outcome != "running")
+                        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                        .limit(10)
+                    )
                 )
+                run = runs[0] if runs else None
+                health = assess(runs)
                 count = lambda q: s.scalar(select(func.count()).select_from(q.subquery())) or 0  # noqa: E731
                 recs = select(Recueil.id).where(Recueil.source_id == sid)
                 failed = recs.where(Recueil.status == "failed")
@@ -405,6 +414,8 @@ class Store:
                         decrees=count(decrees),
                         flagged=flagged,
                         posts_waiting=count(waiting),
+                        healthy=health.healthy,
+                        health=health.reason,
                     )
                 )
         return out
