@@ -134,6 +134,7 @@ def _print_publish(app: Attrap, p: PublishReport, dry_run: bool) -> None:
 @click.option("--since", help="Ignore RAA published before YYYY-MM-DD (older years are not opened).")
 @click.option("--dry-run", is_flag=True, help="Print the posts instead of sending them.")
 @click.option("--no-publish", is_flag=True, help="Record decrees without posting them (first run, backfill).")
+@click.option("--max-posts", type=int, help="Post at most this many now; the rest waits for the next run.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_common
 def scan(
@@ -144,6 +145,7 @@ def scan(
     since: str | None,
     dry_run: bool,
     no_publish: bool,
+    max_posts: int | None,
     as_json: bool,
 ) -> None:
     """One pass over SOURCE...: discover, download, read, classify, store, post."""
@@ -163,7 +165,7 @@ def scan(
             on_report=None if as_json else _print_report,
         )
         show = (lambda c, t: shown.append({"channel": c, "text": t})) if as_json else _show_post
-        pub = app.publish(dry_run=dry_run, show=show)
+        pub = app.publish(dry_run=dry_run, limit=max_posts, show=show)
         if as_json:
             _dump({"sources": reports, "publish": pub, "posts": shown})
         else:
@@ -235,10 +237,10 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
 @click.option("--limit", type=int, help="Send at most this many posts.")
 @_common
 def publish(settings: Settings, dry_run: bool, limit: int | None) -> None:
-    """Send what is queued in the outbox."""
+    """Send everything waiting in the outbox now, even posts in their backoff after a failure."""
     app = Attrap(settings)
     try:
-        report = app.publish(dry_run=dry_run, limit=limit, show=_show_post)
+        report = app.publish(dry_run=dry_run, limit=limit, show=_show_post, flush=True)
         _print_publish(app, report, dry_run)
     finally:
         app.close()
@@ -274,6 +276,8 @@ def status(settings: Settings, as_json: bool) -> None:
             click.echo(f"    {r.health}")
         if r.last_error:
             click.echo(f"    last error: {r.last_error}")
+        if r.posts_waiting and r.posts_waiting_reason:
+            click.echo(f"    {r.posts_waiting} post(s) waiting: {r.posts_waiting_reason}")
 
 
 @main.command()

@@ -186,8 +186,9 @@ class Attrap:
         dry_run: bool = False,
         limit: int | None = None,
         show: Callable[[str, str], None] | None = None,
+        flush: bool = False,
     ) -> PublishReport:
-        return self.publisher.flush(dry_run=dry_run, limit=limit, show=show)
+        return self.publisher.flush(dry_run=dry_run, limit=limit, show=show, flush=flush)
 
     def status(self, source_ids: Sequence[str] | None = None):
         return self.store.source_status(list(source_ids or self.sources))

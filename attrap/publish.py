@@ -11,10 +11,11 @@ for a real channel stay queued through a dry run and are sent by the next real o
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from attrap.classify import Ruleset
 from attrap.config import Settings
@@ -22,7 +23,7 @@ from attrap.errors import PublishError
 from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.render import render_post
 from attrap.sources import Source
-from attrap.store import Store, utcnow
+from attrap.store import Post, Store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ DRY_RUN = "dry-run"
 DEFAULT_MAX_CHARACTERS = 500
 #: retries of a post before it is marked failed
 MAX_POST_ATTEMPTS = 8
+#: Mastodon keeps an Idempotency-Key about an hour; a post "sending" for longer than this is
+#: looked for among the account's statuses before it is sent again
+IDEMPOTENCY_WINDOW = timedelta(minutes=50)
 
 
 @dataclass
@@ -77,8 +81,12 @@ class Publisher:
         dry_run: bool = False,
         limit: int | None = None,
         show: Callable[[str, str], None] | None = None,
+        flush: bool = False,
     ) -> PublishReport:
-        """Send what is queued (at most ``limit`` posts); with ``dry_run``, only show it."""
+        """Send what is due (at most ``limit`` posts); with ``dry_run``, only show it.
+
+        ``flush`` sends everything waiting, even posts still in their backoff after a failure.
+        """
         report = PublishReport()
         show = show or (lambda channel, text: log.info("[%s] %s", channel, text))
         for post in self.store.due_posts(DRY_RUN, limit=limit):
@@ -89,7 +97,7 @@ class Publisher:
             remaining = None if limit is None else max(0, limit - report.posted)
             if remaining == 0:
                 break
-            for post in self.store.due_posts(name, limit=remaining):
+            for post in self.store.due_posts(name, limit=remaining, flush=flush):
                 try:
                     text = self._render(post.id, channel.max_characters())
                 except PublishError as exc:
@@ -99,6 +107,9 @@ class Publisher:
                     show(name, text)
                     report.shown += 1
                     continue
+                if post.status == "sending" and utcnow() - _aware(post.updated_at) > IDEMPOTENCY_WINDOW:
+                    if self._reconcile(post, channel, text, report):
+                        continue
                 self.store.update_post(post.id, status="sending", text=text)
                 try:
                     sent = channel.post(text, idempotency_key=post.idempotency_key)
@@ -123,6 +134,23 @@ class Publisher:
                 report.posted += 1
         return report
 
+    def _reconcile(self, post: Post, channel: MastodonChannel, text: str, report: PublishReport) -> bool:
+        """A post left "sending" past the key's lifetime: was it published before the crash?"""
+        link = next((w for w in text.split() if "#page=" in w), None)
+        try:
+            recent = channel.recent_statuses(limit=40)
+        except PublishError as exc:
+            self._retry(post.id, post.attempts, exc, report)
+            return True
+        for status_id, url, content in recent:
+            if link and (link in content or html.escape(link) in content):
+                self.store.update_post(
+                    post.id, status="posted", status_id=status_id, status_url=url, error=None
+                )
+                log.info("post %s was already published as %s", post.id, url)
+                return True
+        return False
+
     def _render(self, post_id: int, max_characters: int) -> str:
         alert = self.store.alert_for(post_id, self.names, self.departments)
         return render_post(alert, max_characters=max_characters)
@@ -137,6 +165,11 @@ class Publisher:
             report.retrying += 1
         report.errors.append(str(exc))
         log.warning("%s", exc)
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives back naive datetimes; ours are all UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 __all__ = ["DRY_RUN", "PublishReport", "Publisher", "utcnow"]

@@ -158,6 +158,8 @@ class SourceStatus:
     posts_waiting: int
     healthy: bool = True
     health: str | None = None
+    #: why the oldest waiting post has not gone out yet (its last error)
+    posts_waiting_reason: str | None = None
 
 
 def idempotency_key(decree_id: int, url: str, first_page: int, channel: str) -> str:
@@ -316,15 +318,17 @@ class Store:
                 added += 1
         return added
 
-    def due_posts(self, channel: str, *, limit: int | None = None) -> list[Post]:
+    def due_posts(self, channel: str, *, limit: int | None = None, flush: bool = False) -> list[Post]:
+        """Posts to send now; ``flush`` ignores the backoff after a failure."""
         now = utcnow()
         with self.session() as s:
             q = (
                 select(Post)
                 .where(Post.channel == channel, Post.status.in_(("queued", "sending")))
-                .where((Post.next_attempt_at.is_(None)) | (Post.next_attempt_at <= now))
                 .order_by(Post.id)
             )
+            if not flush:
+                q = q.where((Post.next_attempt_at.is_(None)) | (Post.next_attempt_at <= now))
             if limit:
                 q = q.limit(limit)
             return list(s.scalars(q))
@@ -391,6 +395,15 @@ class Store:
                     )
                 )
                 run = runs[0] if runs else None
+                reason = s.scalar(
+                    select(Post.error)
+                    .join(DecreeRow)
+                    .join(Recueil)
+                    .where(Recueil.source_id == sid, Post.status.in_(("queued", "sending")))
+                    .where(Post.error.is_not(None))
+                    .order_by(Post.id)
+                    .limit(1)
+                )
                 health = assess(runs)
                 count = lambda q: s.scalar(select(func.count()).select_from(q.subquery())) or 0  # noqa: E731
                 recs = select(Recueil.id).where(Recueil.source_id == sid)
@@ -414,6 +427,7 @@ class Store:
                         decrees=count(decrees),
                         flagged=flagged,
                         posts_waiting=count(waiting),
+                        posts_waiting_reason=reason,
                         healthy=health.healthy,
                         health=health.reason,
                     )

@@ -13,6 +13,7 @@ import json
 import re
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +36,10 @@ class MastoServer:
     def __init__(self, *, accounts: dict[str, str] | None = None, max_characters: int = 500):
         self.accounts = accounts or {"test-token": "attrap"}
         self.max_characters = max_characters
+        #: seconds to wait after creating a status before answering (to kill the client meanwhile)
+        self.respond_delay = 0.0
+        #: False: forget Idempotency-Keys, as Mastodon does after about an hour
+        self.remember_keys = True
         self.statuses: list[dict] = []
         self.requests: list[dict] = []
         self._faults: list[list] = []  # [kind, times, reset_in]
@@ -180,6 +185,8 @@ class MastoServer:
                 self.statuses.append(existing)
         if fault and fault[0] == "accept-then-drop":
             return self._drop(h)
+        if self.respond_delay:
+            time.sleep(self.respond_delay)
         return self._send(h, 200, self._public(existing))
 
     def _drop(self, h: BaseHTTPRequestHandler) -> None:
