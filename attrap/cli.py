@@ -71,20 +71,45 @@ def main() -> None:
     """Watch prefectures' RAA for algorithmic video-surveillance and police drone authorisations."""
 
 
+#: the fixture that covers each site family (README, "Sources")
+FAMILY_FIXTURES = {
+    "dsfr-cards": "fixtures/sites/pref13",
+    "dsfr-select": "none yet",
+    "dsfr-specific": "none yet",
+}
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--markdown", is_flag=True, help="The README's table of sources.")
 @_common
-def sources(settings: Settings, as_json: bool) -> None:
+def sources(settings: Settings, as_json: bool, markdown: bool) -> None:
     """List every registered source."""
     rows = [
-        {"id": s.id, "name": s.name, "department": s.department, "urls": list(s.urls)}
+        {
+            "id": s.id,
+            "name": s.name,
+            "department": s.department,
+            "urls": list(s.urls),
+            "family": s.family,
+            "confirmed": s.confirmed,
+        }
         for s in registry().values()
     ]
     if as_json:
         _dump(rows)
-        return
-    for r in rows:
-        click.echo(f"{r['id']:<14} {r['name']:<50} {r['urls'][0]}")
+    elif markdown:
+        click.echo("| id | prefecture | RAA page | family | fixture | URL confirmed |")
+        click.echo("|---|---|---|---|---|---|")
+        for r in rows:
+            pages = " ; ".join(r["urls"])
+            fixture = FAMILY_FIXTURES[r["family"]]
+            click.echo(
+                f"| {r['id']} | {r['name']} | {pages} | {r['family']} | {fixture} | {r['confirmed']} |"
+            )
+    else:
+        for r in rows:
+            click.echo(f"{r['id']:<14} {r['name']:<50} {r['urls'][0]}")
 
 
 def _pick_sources(ids: tuple[str, ...], all_: bool, base_url: str | None) -> list[Source]:

@@ -16,7 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from attrap.errors import ConfigError
 
-_KEYS = {"id", "name", "department", "urls", "engine", "hosts", "timezone", "confirmed", "settings"}
+_KEYS = {
+    "id", "name", "department", "urls", "engine", "hosts", "timezone", "confirmed", "family", "settings",
+}  # fmt: skip
+#: site families (README, "Sources"); only dsfr-cards has a fixture so far
+FAMILIES = {"dsfr-cards", "dsfr-select", "dsfr-specific"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Source:
     timezone: str = "Europe/Paris"
     #: when the URL was last checked against the live site
     confirmed: str | None = None
+    #: which site family the site belongs to (see FAMILIES)
+    family: str = "dsfr-cards"
     #: engine settings where the site departs from the defaults
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     #: set by :meth:`rebased`: (mirror "scheme://host:port", real "scheme://host")
@@ -80,6 +86,8 @@ def parse_source(data: dict[str, Any], origin: str) -> Source:
     for key in ("id", "name", "urls"):
         if key not in data:
             raise ConfigError(f"{origin}: missing {key!r}")
+    if data.get("family", "dsfr-cards") not in FAMILIES:
+        raise ConfigError(f"{origin}: family must be one of {sorted(FAMILIES)}")
     urls = data["urls"]
     if isinstance(urls, str):
         urls = [urls]
@@ -94,6 +102,7 @@ def parse_source(data: dict[str, Any], origin: str) -> Source:
         extra_hosts=tuple(data.get("hosts", ())),
         timezone=data.get("timezone", "Europe/Paris"),
         confirmed=data.get("confirmed"),
+        family=data.get("family", "dsfr-cards"),
         settings=dict(data.get("settings", {})),
     )
 

@@ -59,3 +59,25 @@ def test_a_mirror_changes_where_attrap_fetches_not_what_it_records():
     assert src.public_url(mirrored) == real
     assert src.fetch_url(real) == mirrored
     assert registry()["pref13"].public_url(real) == real
+
+
+def test_readme_table_lists_every_source(cli_env):
+    from tests.conftest import ROOT, run_cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- sources:begin -->\n", 1)[1].split("\n<!-- sources:end -->", 1)[0]
+    assert block.strip() == run_cli("sources", "--markdown", env=cli_env).stdout.strip()
+
+
+def test_every_departmental_prefecture_but_paris_and_moselle_has_a_source():
+    deps = {s.department for s in registry().values()}
+    expected = {f"{n:02d}" for n in range(1, 96)} - {"20", "57", "75"} | {
+        "2A",
+        "2B",
+        "971",
+        "972",
+        "973",
+        "974",
+        "976",
+    }
+    assert expected <= deps
