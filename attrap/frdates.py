@@ -29,6 +29,16 @@ _MONTH_YEAR = regex.compile(
 _YEAR = regex.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)")
 
 
+_NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]  # fmt: skip
+
+
+def format_date(d: date) -> str:
+    """ "1er octobre 2026", "14 octobre 2026"."""
+    day = "1er" if d.day == 1 else str(d.day)
+    return f"{day} {_NAMES[d.month - 1]} {d.year}"
+
+
 def fold(text: str) -> str:
     """Lower case without accents, for comparing words."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

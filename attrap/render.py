@@ -14,13 +14,12 @@ from pathlib import Path
 
 import regex
 
+from attrap.frdates import format_date
 from attrap.model import Alert
 
 URL_LENGTH = 23
 _URL = regex.compile(r"https?://\S+")
 _CONTROL = regex.compile(r"[\p{Cc}\p{Cf}]")
-_FR_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-              "octobre", "novembre", "décembre"]  # fmt: skip
 
 HEADINGS = {
     "drone": "🚁 Autorisation de drones",
@@ -46,11 +45,6 @@ def clean(text: str) -> str:
     return text.replace("@", "@\u200b")
 
 
-def french_date(d) -> str:  # type: ignore[no-untyped-def]
-    day = "1er" if d.day == 1 else str(d.day)
-    return f"{day} {_FR_MONTHS[d.month - 1]} {d.year}"
-
-
 def load_template() -> str:
     path = os.environ.get("ATTRAP_POST_TEMPLATE")
     file = Path(path) if path else Path(__file__).parent / "templates" / "post.txt"
@@ -65,7 +59,7 @@ def render_post(alert: Alert, *, max_characters: int = 500, template: str | None
     values = {
         "heading": HEADINGS.get(alert.category, f"Autorisation ({alert.category})"),
         "prefecture": clean(alert.source_name),
-        "details": f"Signé le {french_date(alert.signed_on)}\n" if alert.signed_on else "",
+        "details": f"Signé le {format_date(alert.signed_on)}\n" if alert.signed_on else "",
         "url": alert.url,
         "hashtags": tags,
     }

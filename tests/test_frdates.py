@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from attrap.frdates import find_date, find_dates, find_period
+from attrap.frdates import find_date, find_dates, find_period, format_date
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,11 @@ def test_find_dates_in_order():
 )
 def test_find_period(label, expected):
     assert find_period(label) == expected
+
+
+@pytest.mark.parametrize(
+    ("d", "text"), [(date(2026, 10, 1), "1er octobre 2026"), (date(2025, 8, 14), "14 août 2025")]
+)
+def test_format_date(d, text):
+    assert format_date(d) == text
+    assert find_date(text) == d
