@@ -1,10 +1,22 @@
 """Extraction: the text of each page of a recueil, page by page.
 
-pdfminer.six reads one page at a time (only that page's layout is in memory), and the text is
-normalised for matching: Unicode NFC, ligatures undone, line-end hyphenation joined, broken
-accents mended, whitespace collapsed. The raw text is kept beside it.
+pdfminer.six reads one page at a time: only the current page's layout is in memory, so a
+5,000-page recueil costs no more memory than a 5-page one. The text is normalised for matching
+(:func:`normalize_text`: Unicode NFC, ligatures undone, line-end hyphenation joined, broken
+accents mended, whitespace collapsed); pdfminer's own text is kept beside it in ``Page.raw``.
 
-A bad file never raises anything but :class:`ExtractError`, with a reason a person understands.
+A bad file never raises anything but :class:`ExtractError`, with a reason a person understands:
+"empty file", "not a PDF (looks like HTML)", "truncated or corrupt PDF: …", "encrypted PDF
+(password required)", "file over size cap", "extraction timed out after N s", "too many pages".
+A PDF encrypted with an empty user password (common: it only restricts printing or copying)
+is read normally.
+
+Time limit: elapsed time is checked between pages, and inside a page between the drawing
+operations pdfminer reports (text strings, paths, images) and between the page's layout
+objects. pdfminer's layout analysis of one page (grouping characters into lines and boxes) is
+a single call that cannot be interrupted from inside the process: a single pathological page
+can only be stopped by running extraction in a subprocess and killing it, which the pipeline
+may do later.
 """
 
 from __future__ import annotations
@@ -17,12 +29,21 @@ import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import regex
-from pdfminer.high_level import extract_pages as _pdfminer_pages
-from pdfminer.layout import LAParams, LTTextContainer
-from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
-from pdfminer.pdfparser import PDFParser
+from pdfminer.converter import PDFPageAggregator
+from pdfminer.layout import LAParams, LTFigure, LTPage, LTTextContainer
+from pdfminer.pdfdocument import (
+    PDFDocument,
+    PDFEncryptionError,
+    PDFPasswordIncorrect,
+    PDFTextExtractionNotAllowed,
+)
+from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+from pdfminer.pdfpage import PDFPage
+from pdfminer.pdfparser import PDFParser, PDFSyntaxError
+from pdfminer.psexceptions import PSEOF, PSException
 
 from attrap.errors import ExtractError
 from attrap.model import Page
@@ -33,63 +54,183 @@ MAX_PDF_BYTES = 200 * 1024 * 1024
 #: resolution pages are rendered at for OCR
 OCR_DPI = 200
 OCR_LANG = "fra"
-LAPARAMS = LAParams(line_margin=0.5, char_margin=2.0, word_margin=0.1)
+#: pdfminer's defaults for reading order (boxes_flow=0.5 orders text boxes by column, then top
+#: to bottom); all_texts also groups the text drawn inside form XObjects (LTFigure), which some
+#: PDF producers put every page's content in.
+LAPARAMS = LAParams(line_margin=0.5, char_margin=2.0, word_margin=0.1, boxes_flow=0.5, all_texts=True)
 
-_LIGATURES = dict.fromkeys(map(ord, "ﬀﬁﬂﬃﬄﬅﬆ"))
+# ---------------------------------------------------------------------------------------------
+# normalisation
+
+_LIGATURES = {ord(c): unicodedata.normalize("NFKC", c) for c in "ﬀﬁﬂﬃﬄﬅﬆ"}  # œ is a letter
+_HYPHENS = {ord("\u2010"): "-", ord("\u2011"): "-"}
 _SPACES = regex.compile(r"[^\S\n]+")
 _CID = regex.compile(r"\(cid:\d+\)")
-_CONTROL = regex.compile(r"[\p{Cc}\p{Cf}--[\n]]", regex.V1)
+_CONTROL = regex.compile(r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}--[\n]]", regex.V1)
+_SOFT_HYPHEN_EOL = regex.compile(r"\u00ad[ \t]*\n[ \t]*")
 _HYPHEN_LOWER = regex.compile(r"(\p{L})-[ \t]*\n[ \t]*(\p{Ll})")
 _HYPHEN_UPPER = regex.compile(r"(\p{L})-[ \t]*\n[ \t]*(\p{Lu})")
-_BLANK_LINES = regex.compile(r"\n\s*\n(\s*\n)+")
-# spacing accents pdfminer sometimes emits beside their letter: "e´" or "´e" for "é"
-_SPACING = {"´": "\u0301", "`": "\u0300", "^": "\u0302", "¨": "\u0308", "¸": "\u0327"}
-_LOOSE_ACCENT = regex.compile(r"([aeiouAEIOUcC])([´`¨¸])|([´`^¨])\s?([aeiouAEIOU])")
+_HYPHEN_DIGIT = regex.compile(r"([\p{L}\d])-[ \t]*\n[ \t]*(\d)")
+_BLANK_LINES = regex.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+# Spacing accents pdfminer emits beside their letter for some fonts: "e´" (after) or "´e"
+# (before) for "é". Only pairs that make a French letter are mended, so "a´" stays as it is.
+_SPACING = {"´": "\u0301", "`": "\u0300", "^": "\u0302", "¨": "\u0308", "¸": "\u0327", "˜": "\u0303"}
+_ACCENTABLE = {"´": "eE", "`": "aeuAEU", "^": "aeiouAEIOUı", "¨": "eiuyEIUYı", "¸": "cC"}
+_LOOSE_AFTER = regex.compile(
+    "|".join(f"([{letters}])({regex.escape(acc)})" for acc, letters in _ACCENTABLE.items())
+)
+_LOOSE_BEFORE = regex.compile(
+    "|".join(f"({regex.escape(acc)}) ?([{letters}])" for acc, letters in _ACCENTABLE.items() if acc != "¸")
+)
+
+
+def _mend_after(m: regex.Match[str]) -> str:
+    letter, accent = [g for g in m.groups() if g is not None]
+    return unicodedata.normalize("NFC", letter.replace("ı", "i") + _SPACING[accent])
+
+
+def _mend_before(m: regex.Match[str]) -> str:
+    accent, letter = [g for g in m.groups() if g is not None]
+    return unicodedata.normalize("NFC", letter.replace("ı", "i") + _SPACING[accent])
 
 
 def normalize_text(raw: str) -> str:
-    """Text for matching: one form for every way a PDF may encode the same words."""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00ad", "")
+    """Text for matching: one form for every way a PDF may encode the same words.
+
+    NFC; ligatures ﬁ ﬂ ﬀ ﬃ ﬄ ﬅ ﬆ expanded (œ kept); soft hyphens removed (one at a line end
+    joins the lines); "capta-\\ntion" → "captation" but "Bouches-du-\\nRhône" →
+    "Bouches-du-Rhône" and "L. 242-\\n1" → "L. 242-1"; decomposed and spacing accents mended
+    ("e\\u0301", "e´", "´e" → "é"); unicode spaces → " ", runs collapsed, lines stripped;
+    more than one blank line → one; control characters and "(cid:NN)" removed.
+    """
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\x0b", "\n")
+    text = _SOFT_HYPHEN_EOL.sub("", text).replace("\u00ad", "")
     text = _CID.sub("", text)
-    text = text.translate({k: unicodedata.normalize("NFKC", chr(k)) for k in _LIGATURES})
-
-    def mend(m: regex.Match[str]) -> str:
-        if m.group(1):
-            return unicodedata.normalize("NFC", m.group(1) + _SPACING[m.group(2)])
-        return unicodedata.normalize("NFC", m.group(4) + _SPACING[m.group(3)])
-
-    text = _LOOSE_ACCENT.sub(mend, text)
+    text = text.translate(_LIGATURES).translate(_HYPHENS)
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\f", "\n")
+    text = _LOOSE_AFTER.sub(_mend_after, text)
+    text = _LOOSE_BEFORE.sub(_mend_before, text)
     text = _SPACES.sub(" ", text)
     text = _CONTROL.sub("", text)
     text = _HYPHEN_LOWER.sub(r"\1\2", text)  # "capta-\ntion" → "captation"
     text = _HYPHEN_UPPER.sub(r"\1-\2", text)  # "Bouches-du-\nRhône" keeps its hyphen
+    text = _HYPHEN_DIGIT.sub(r"\1-\2", text)  # "L. 242-\n1", an id cut at a line end
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 
 def needs_ocr(page: Page) -> bool:
-    """True when a page's text layer is missing or unusable (a scan, a garbage font)."""
+    """True when a page's text layer is missing or unusable (a scan, a font without a map).
+
+    That is: fewer than 20 letters; or mostly "(cid:NN)" codes in the raw text; or letters
+    under a third of the visible characters (symbol soup from a broken font encoding).
+    """
     letters = sum(c.isalpha() for c in page.text)
-    return letters < 20 or "(cid:" in page.raw and page.raw.count("(cid:") * 6 > len(page.raw) / 2
+    if letters < 20:
+        return True
+    raw = page.raw or ""
+    cid_chars = sum(len(m) for m in _CID.findall(raw))
+    if cid_chars and cid_chars * 2 > len(raw.replace(" ", "").replace("\n", "")):
+        return True
+    visible = sum(not c.isspace() for c in page.text)
+    return letters * 3 < visible
 
 
-def _check_file(path: Path) -> None:
+# ---------------------------------------------------------------------------------------------
+# reading files
+
+
+def _file_size(path: Path) -> int:
     try:
-        size = path.stat().st_size
+        return path.stat().st_size
     except OSError as exc:
-        raise ExtractError(f"cannot read file: {exc.strerror}", url=str(path)) from exc
+        raise ExtractError(f"cannot read file: {exc.strerror or exc}", url=str(path)) from exc
+
+
+def _head(path: Path, n: int = 1024) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(n)
+    except OSError as exc:
+        raise ExtractError(f"cannot read file: {exc.strerror or exc}", url=str(path)) from exc
+
+
+def _not_a_pdf(head: bytes) -> str:
+    low = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if low.startswith((b"<!doctype", b"<html", b"<?xml")) or b"<html" in low or b"<body" in low:
+        return "not a PDF (looks like HTML)"
+    if low.startswith(b"pk\x03\x04"):
+        return "not a PDF (looks like a ZIP archive or office document)"
+    return "not a PDF (unknown content)"
+
+
+def _check_pdf_file(path: Path) -> None:
+    size = _file_size(path)
     if size == 0:
         raise ExtractError("empty file", url=str(path))
     if size > MAX_PDF_BYTES:
         raise ExtractError(f"file over size cap ({size} > {MAX_PDF_BYTES} bytes)", url=str(path))
-    with path.open("rb") as f:
-        head = f.read(1024)
+    head = _head(path)
     if b"%PDF-" not in head:
-        looks = "looks like HTML" if b"<html" in head.lower() or b"<!doctype" in head.lower() else "unknown"
-        raise ExtractError(f"not a PDF ({looks})", url=str(path))
+        raise ExtractError(_not_a_pdf(head), url=str(path))
+    # A download cut short loses the end marker; pdfminer may otherwise recover some pages of
+    # it silently, and a recueil read in part would never be fetched again.
+    with path.open("rb") as f:
+        f.seek(max(0, size - _TAIL))
+        if b"%%EOF" not in f.read():
+            raise ExtractError(
+                "truncated or corrupt PDF: no %%EOF end marker (download cut short?)", url=str(path)
+            )
+
+
+_TAIL = 64 * 1024
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _DeadlineAggregator(PDFPageAggregator):
+    """pdfminer's page aggregator, checking the clock at every string, path and image drawn."""
+
+    def __init__(self, rsrcmgr: PDFResourceManager, laparams: LAParams, deadline: float):
+        super().__init__(rsrcmgr, laparams=laparams)
+        self.deadline = deadline
+
+    def _check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _Timeout
+
+    def render_string(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+        super().render_string(*args, **kwargs)
+
+    def paint_path(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+        super().paint_path(*args, **kwargs)
+
+    def render_image(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+        super().render_image(*args, **kwargs)
+
+
+def _layout_text(container: LTPage | LTFigure, deadline: float) -> str:
+    """The text of a page's layout in reading order, figures' text included."""
+    parts: list[str] = []
+    for element in container:
+        if time.monotonic() > deadline:
+            raise _Timeout
+        if isinstance(element, LTTextContainer):
+            parts.append(element.get_text())
+        elif isinstance(element, LTFigure):
+            parts.append(_layout_text(element, deadline))
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# OCR and metadata
 
 
 def ocr_available() -> bool:
@@ -142,64 +283,110 @@ def _ocr_text(data: dict) -> str:
 def extract_pages(
     path: Path, *, timeout: float = 300.0, max_pages: int = 5000, ocr: bool = True
 ) -> Iterator[Page]:
-    """Yield each page's text, one page in memory at a time.
+    """Yield each page's text (1-based numbers), one page's layout in memory at a time.
 
-    Pages without a usable text layer (scans) are read by OCR when ``ocr`` is true and
-    tesseract is installed; every other page is never rendered.
+    Pages without a usable text layer come back with ``text=""`` (or little text), unless
+    ``ocr`` is true and tesseract is installed: then such pages (:func:`needs_ocr`) are
+    rendered and read by OCR, and every other page is never rendered.
+    Raises :class:`ExtractError` only.
     """
     path = Path(path)
-    _check_file(path)
+    _check_pdf_file(path)
     started = time.monotonic()
-    number = 0
+    deadline = started + timeout
+    url = str(path)
     reader = _Ocr(path) if ocr and ocr_available() else None
     if ocr and reader is None:
         log.warning("tesseract is not installed: scanned pages cannot be read (%s)", path)
+    number = 0
     try:
-        for layout in _pdfminer_pages(path, laparams=LAPARAMS):
-            number += 1
-            if number > max_pages:
-                raise ExtractError(f"too many pages (over {max_pages})", url=str(path))
-            raw = "".join(element.get_text() for element in layout if isinstance(element, LTTextContainer))
-            page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
-            if reader is not None and needs_ocr(page):
-                try:
-                    page = reader.page(number)
-                except Exception as exc:  # tesseract or rendering failed: retried later
-                    raise ExtractError(
-                        f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=str(path)
-                    ) from exc
-            yield page
-            if time.monotonic() - started > timeout:
-                raise ExtractError(f"extraction timed out after {timeout:g} s", url=str(path))
+        with path.open("rb") as fp:
+            rsrcmgr = PDFResourceManager(caching=True)
+            device = _DeadlineAggregator(rsrcmgr, LAPARAMS, deadline)
+            interpreter = PDFPageInterpreter(rsrcmgr, device)
+            # an empty user password opens PDFs that are encrypted only to restrict copying
+            for pdf_page in PDFPage.get_pages(fp, password="", caching=True):
+                number += 1
+                if number > max_pages:
+                    raise ExtractError(f"too many pages (over {max_pages})", url=url)
+                if time.monotonic() > deadline:
+                    raise _Timeout
+                interpreter.process_page(pdf_page)
+                layout = device.get_result()
+                raw = _layout_text(layout, deadline)
+                del layout
+                device.result = None  # drop the page's layout before the next one is built
+                page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
+                if reader is not None and needs_ocr(page):
+                    try:
+                        page = reader.page(number)
+                    except Exception as exc:  # tesseract or rendering failed: retried later
+                        raise ExtractError(
+                            f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=url
+                        ) from exc
+                yield page
     except ExtractError:
         raise
-    except PDFPasswordIncorrect as exc:
-        raise ExtractError("encrypted PDF (password required)", url=str(path)) from exc
-    except Exception as exc:  # pdfminer raises many unrelated types on bad input
+    except _Timeout:
         raise ExtractError(
-            f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=str(path)
-        ) from exc
+            f"extraction timed out after {timeout:g} s (at page {max(number, 1)})", url=url
+        ) from None
+    except PDFPasswordIncorrect as exc:
+        raise ExtractError("encrypted PDF (password required)", url=url) from exc
+    except PDFTextExtractionNotAllowed as exc:
+        raise ExtractError("encrypted PDF (text extraction not allowed)", url=url) from exc
+    except PDFEncryptionError as exc:
+        raise ExtractError(f"encrypted PDF (unsupported encryption: {exc})"[:300], url=url) from exc
+    except (PDFSyntaxError, PSEOF, PSException) as exc:
+        raise ExtractError(f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=url) from exc
+    except MemoryError as exc:
+        raise ExtractError("truncated or corrupt PDF: out of memory while parsing", url=url) from exc
+    except RecursionError as exc:
+        raise ExtractError("truncated or corrupt PDF: object nesting too deep", url=url) from exc
+    except Exception as exc:  # pdfminer raises many unrelated types on bad input
+        raise ExtractError(f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=url) from exc
     finally:
         if reader is not None:
             reader.close()
     if number == 0:
-        raise ExtractError("truncated or corrupt PDF: no page", url=str(path))
+        raise ExtractError("truncated or corrupt PDF: no page found", url=url)
 
 
 def read_text_file(path: Path) -> list[Page]:
-    """A .txt input: pages separated by form feeds."""
-    raw_pages = Path(path).read_text(encoding="utf-8", errors="replace").split("\f")
-    if len(raw_pages) > 1 and not raw_pages[-1].strip():
-        raw_pages.pop()
-    return [Page(n, normalize_text(raw), raw) for n, raw in enumerate(raw_pages, start=1)]
-
-
-def read_document(path: Path, **kw: float | int) -> list[Page]:
-    """All pages of a PDF (by content, whatever its name) or of a text file."""
+    """A .txt input: pages separated by form feeds (one page when there is none)."""
     path = Path(path)
+    size = _file_size(path)
+    if size == 0:
+        raise ExtractError("empty file", url=str(path))
+    if size > MAX_PDF_BYTES:
+        raise ExtractError(f"file over size cap ({size} > {MAX_PDF_BYTES} bytes)", url=str(path))
+    data = path.read_bytes()
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = data.decode("cp1252", errors="replace")
+    raw_pages = content.split("\f")
+    if len(raw_pages) > 1 and not raw_pages[-1].strip():
+        raw_pages.pop()  # a trailing form feed ends the last page, it does not start one
+    return [Page(n, normalize_text(raw), raw, method="text") for n, raw in enumerate(raw_pages, start=1)]
+
+
+def read_document(path: Path, **kw: Any) -> list[Page]:
+    """All pages of a PDF (recognised by content, whatever its name) or of a ``.txt`` file.
+
+    Anything else (HTML served as a PDF, an empty file, an unknown format) raises
+    :class:`ExtractError`. Keyword arguments go to :func:`extract_pages`.
+    """
+    path = Path(path)
+    size = _file_size(path)
+    if size == 0:
+        raise ExtractError("empty file", url=str(path))
+    head = _head(path)
+    if b"%PDF-" in head:
+        return list(extract_pages(path, **kw))
     if path.suffix.lower() == ".txt":
         return read_text_file(path)
-    return list(extract_pages(path, **kw))  # type: ignore[arg-type]
+    raise ExtractError(_not_a_pdf(head), url=str(path))
 
 
 _PDF_DATE = regex.compile(r"D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Z+-])?(\d{2})?'?(\d{2})?")

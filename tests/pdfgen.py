@@ -10,8 +10,15 @@ from fpdf import FPDF
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
-def make_pdf(path: Path, pages: list[str], *, user_password: str | None = None) -> Path:
-    """Write ``pages`` (one string per page; "" for a blank page, as a scan would be) to ``path``."""
+def make_pdf(
+    path: Path, pages: list[str], *, user_password: str | None = None, encryption: str | None = None
+) -> Path:
+    """Write ``pages`` (one string per page; "" for a blank page, as a scan would be) to ``path``.
+
+    ``user_password`` encrypts the file (``""``: anyone may open it, as many prefectures' PDFs
+    are encrypted only to forbid copying); ``encryption`` names fpdf2's EncryptionMethod
+    ("RC4", "AES_128", "AES_256"), RC4 by default.
+    """
     pdf = FPDF()
     pdf.set_creation_date(datetime(2026, 10, 14, 8, 0, tzinfo=UTC))
     pdf.add_font("DejaVu", fname=str(FONT))
@@ -21,7 +28,12 @@ def make_pdf(path: Path, pages: list[str], *, user_password: str | None = None) 
         if text:
             pdf.multi_cell(0, 5, text)
     if user_password is not None:
-        pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
+        from fpdf.enums import EncryptionMethod
+
+        method = EncryptionMethod[encryption] if encryption else None
+        pdf.set_encryption(
+            owner_password="owner-secret", user_password=user_password, encryption_method=method
+        )
     pdf.output(str(path))
     return path
 
@@ -61,6 +73,85 @@ def recueil_pages() -> list[str]:
         "Arrêté n° 13-2026-10-14-00006 portant interdiction temporaire de vol d'aéronefs circulant\n"
         "sans personne à bord au-dessus de Marseille\nVu le code des transports ;\nARRÊTE\n"
         "Article 1er : le vol est interdit.\nFait à Marseille, le 13 octobre 2026\nLe préfet,\nAnne PETIT",
+    ]
+
+
+_SIGN = "Fait à Marseille, le {date}\n{function}\n{name}"
+
+
+def recueil12_pages(*, sommaire_offset: int = 0, damaged_ids: bool = False) -> list[str]:
+    """A 12-page recueil as the "Actes" software makes them.
+
+    Cover (1), a two-page sommaire (2-3) whose entries wrap, then four decrees: pages 4-5,
+    6, 7-9 and 10-12. ``sommaire_offset`` shifts every "Page P" of the sommaire down (a
+    sommaire that does not count the cover and itself); ``damaged_ids`` garbles its ids the
+    way OCR does (O for 0, l for 1, a space inside).
+    """
+    ids = ["13-2026-10-14-00003", "13-2026-10-13-00017", "13-2026-10-12-00021", "13-2026-10-14-00100"]
+    shown = list(ids)
+    if damaged_ids:
+        shown = [
+            "l3-2O26-1O-14-OOOO3",
+            "13 - 2026-10-l3-000l7",
+            "13-2026-1O-12-0002 1",
+            "13-2O26-10-I4-00l00",
+        ]
+
+    def at(page: int) -> int:
+        return page - sommaire_offset
+
+    sommaire1 = (
+        "SOMMAIRE\n"
+        "Préfecture de police des Bouches-du-Rhône\nCabinet du préfet de police\n"
+        f"{shown[0]} - Arrêté portant autorisation de la captation, de l\u2019enregistrement et de\n"
+        "la transmission d\u2019images au moyen de caméras installées sur des aéronefs (2 pages)\n"
+        f"Page {at(4)}\n"
+        f"{shown[1]} - Arrêté portant fermeture temporaire de la route départementale 559 (1\n"
+        f"page) Page {at(6)}"
+    )
+    sommaire2 = (
+        "Direction départementale de la protection des populations\n"
+        f"{shown[2]} - Arrêté préfectoral portant mise en demeure de la société Œnologie du Sud\n"
+        f"(3 pages) Page {at(7)}\n"
+        "Sous-préfecture d\u2019Arles\n"
+        f"{shown[3]} - Arrêté portant autorisation d\u2019un système de vidéoprotection (3 pages) "
+        f"Page {at(10)}"
+    )
+    head = "PRÉFET DES BOUCHES-DU-RHÔNE\nLiberté\nÉgalité\nFraternité\n"
+    return [
+        "RECUEIL DES ACTES ADMINISTRATIFS\nN°13-2026-245\nBOUCHES-DU-RHÔNE\nPUBLIÉ LE 14 OCTOBRE 2026",
+        sommaire1,
+        sommaire2,
+        f"{ids[0]}\n{head}Cabinet\nArrêté n° {ids[0]}\nportant autorisation de la captation, de "
+        "l\u2019enregistrement et de la\ntransmission d\u2019images au moyen de caméras installées sur "
+        "des\naéronefs\nLe préfet de police des Bouches-du-Rhône,\n"
+        "Vu le code de la sécurité intérieure, notamment ses articles L. 242-1 et suivants ;\n"
+        "Considérant la rencontre de football du 15 octobre 2026 ;\nARRÊTE\n"
+        "Article 1er : La captation d\u2019images au moyen de deux aéronefs est autorisée.",
+        "Article 2 : Le présent arrêté est publié au recueil des actes administratifs.\n"
+        + _SIGN.format(
+            date="14 octobre 2026",
+            function="Pour le préfet de police,\nle directeur de cabinet,",
+            name="Jean-Marie DUPONT",
+        )
+        + "\nVoies et délais de recours : deux mois.",
+        f"{ids[1]}\n{head}Direction des sécurités\n"
+        f"Arrêté n° {ids[1]} portant fermeture temporaire de la route départementale 559\n"
+        "Vu le code de la route ;\nARRÊTE\nArticle 1er : la route est fermée.\n"
+        + _SIGN.format(date="1er octobre 2026", function="Le préfet,", name="Marie MARTIN"),
+        f"{ids[2]}\n{head}Direction départementale de la protection des populations\n"
+        f"ARRÊTÉ PRÉFECTORAL n° {ids[2]}\nportant mise en demeure de la société Œnologie du Sud\n"
+        "Vu le code de l\u2019environnement ;\nARRÊTE\nArticle 1er : La société est mise en demeure.",
+        "Article 2 : Elle dispose d\u2019un délai de trois mois.",
+        "Article 3 : Exécution.\n"
+        + _SIGN.format(date="12/10/2026", function="Pour le préfet et par délégation,", name="Paul DURAND"),
+        f"{ids[3]}\n{head}Sous-préfecture d\u2019Arles\n"
+        f"Arrêté n° {ids[3]} portant autorisation d\u2019un système de vidéoprotection\n"
+        "Le sous-préfet d\u2019Arles,\nVu le code de la sécurité intérieure ;\nARRÊTE\n"
+        "Article 1er : Le système est autorisé.",
+        "Article 2 : quatre caméras.",
+        "Article 3 : Exécution.\n"
+        + _SIGN.format(date="14 octobre 2026", function="Le sous-préfet,", name="Anne PETIT"),
     ]
 
 
