@@ -9,6 +9,7 @@ a redirect, HTML where a PDF should be) to test how attrap copes.
 from __future__ import annotations
 
 import argparse
+import email.utils
 import hashlib
 import mimetypes
 import threading
@@ -19,6 +20,38 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 LAST_MODIFIED = "Wed, 14 Oct 2026 08:00:00 GMT"
+NOT_FOUND = b'<!DOCTYPE html><html lang="fr"><body><h1>Page introuvable</h1></body></html>'
+_TYPES = {
+    ".pdf": "application/pdf",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json",
+    ".css": "text/css; charset=utf-8",
+}
+
+
+def _content_type(name: str) -> str:
+    ext = Path(name).suffix.lower()
+    if ext in _TYPES:
+        return _TYPES[ext]
+    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return ctype + "; charset=utf-8" if ctype.startswith("text/") else ctype
+
+
+def _not_modified(handler: BaseHTTPRequestHandler, headers: dict[str, str]) -> bool:
+    inm = handler.headers.get("If-None-Match")
+    if inm:
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        return "*" in tags or headers["ETag"] in tags
+    ims = handler.headers.get("If-Modified-Since")
+    if not ims:
+        return False
+    try:
+        since = email.utils.parsedate_to_datetime(ims)
+    except (TypeError, ValueError):
+        return False
+    return since is not None and since >= email.utils.parsedate_to_datetime(headers["Last-Modified"])
 
 
 def serve_in_thread(
@@ -42,7 +75,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     status: int
-    time: float = field(default_factory=time.monotonic)
+    time: float = field(default_factory=time.monotonic)  # when received
 
 
 @dataclass
@@ -119,7 +152,13 @@ class FixtureServer:
 
     # -- serving ----------------------------------------------------------------------------
     def _resolve(self, path: str) -> Path | None:
-        target = (self.root / unquote(path).lstrip("/")).resolve()
+        rel = unquote(path)
+        if "\x00" in rel or "\\" in rel or ".." in rel.split("/"):
+            return None
+        try:
+            target = (self.root / rel.lstrip("/")).resolve()
+        except (OSError, ValueError):
+            return None
         if not target.is_relative_to(self.root):
             return None
         if target.is_file():
@@ -142,11 +181,9 @@ class FixtureServer:
         else:
             file = self._resolve(path)
             if file is None:
-                return 404, {"Content-Type": "text/html; charset=utf-8"}, b"<html>Page introuvable</html>"
+                return 404, {"Content-Type": "text/html; charset=utf-8"}, NOT_FOUND
             body = file.read_bytes()
-            ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if ctype.startswith("text/"):
-                ctype += "; charset=utf-8"
+            ctype = _content_type(file.name)
         headers = {
             "Content-Type": ctype,
             "ETag": f'"{hashlib.sha1(body).hexdigest()}"',
@@ -155,16 +192,17 @@ class FixtureServer:
         return 200, headers, body
 
     def _handle(self, handler: BaseHTTPRequestHandler, *, body: bool) -> None:
+        received = time.monotonic()
         path = urlsplit(handler.path).path
         status, headers, payload = self._answer(path)
-        if status == 200:
-            inm = handler.headers.get("If-None-Match")
-            ims = handler.headers.get("If-Modified-Since")
-            if (inm and inm == headers["ETag"]) or (not inm and ims == LAST_MODIFIED):
-                status, payload = 304, b""
+        if status == 200 and _not_modified(handler, headers):
+            status, payload = 304, b""
+            headers = {k: v for k, v in headers.items() if k != "Content-Type"}
         with self._lock:
             self.requests.append(
-                RecordedRequest(handler.command, handler.path, dict(handler.headers.items()), status)
+                RecordedRequest(
+                    handler.command, handler.path, dict(handler.headers.items()), status, received
+                )
             )
         handler.send_response(status)
         for key, value in headers.items():
@@ -181,7 +219,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     with FixtureServer(args.root, port=args.port) as server:
-        print(f"serving {args.root} at {server.base_url} (Ctrl-C to stop)", flush=True)
+        print(server.base_url, flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

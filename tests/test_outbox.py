@@ -12,9 +12,13 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, SITES, run_cli
 
-EXPECTED_POSTS = 5  # drone and AVS decrees in the fixture site
+_ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
+_DECREES = [d for r in _ORACLE["recueils"] for d in r["decrees"]]
+EXPECTED_FLAGGED = sum(1 for d in _DECREES if d["categories"])
+# the default channel posts the drone and AVS decrees
+EXPECTED_POSTS = sum(1 for d in _DECREES if {"drone", "avs"} & set(d["categories"]))
 
 
 def _links(server):
@@ -91,7 +95,7 @@ def test_no_publish_records_without_posting(env, fixture_site, mastodon_server):
             "scan", "pref13", "--base-url", fixture_site.base_url, "--no-publish", "--json", env=env
         ).stdout
     )
-    assert sum(len(r["flagged"]) for r in out["sources"]) == 8
+    assert sum(len(r["flagged"]) for r in out["sources"]) == EXPECTED_FLAGGED
     run_cli("publish", env=env)
     assert mastodon_server.statuses == []
 
