@@ -38,9 +38,8 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
-        settings = Settings.load(data_dir, database_url)
         try:
-            return f(settings, **kw)
+            return f(Settings.load(data_dir, database_url), **kw)
         except AttrapError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -217,7 +216,7 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
     failed = False
     for path in paths:
         try:
-            decrees = read_and_classify(path, ruleset)
+            decrees = read_and_classify(path, ruleset, settings)
         except AttrapError as exc:
             failed = True
             results.append({"path": str(path), "error": str(exc), "categories": [], "decrees": []})

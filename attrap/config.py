@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attrap import __version__
+from attrap.errors import ConfigError
 
 PROJECT_URL = "https://github.com/attrap-bot/attrap"
 USER_AGENT = f"attrap/{__version__} (+{PROJECT_URL}; veille des recueils des actes administratifs)"
@@ -32,6 +33,12 @@ class Settings:
     user_agent: str = USER_AGENT
     #: categories that are posted (others are stored and searchable only)
     publish_categories: tuple[str, ...] | None = None
+    #: documents read at once, each in its own process (default: one per core)
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: wall-clock seconds one document may take to read (OCR included) before it is stopped
+    read_timeout: float = 1800.0
+    #: address-space cap of a reading process, in MiB (stops decompression bombs)
+    read_memory_mb: int = 2048
 
     @property
     def pdf_dir(self) -> Path:
@@ -56,5 +63,25 @@ class Settings:
                 access_token=token,
                 visibility=env.get("MASTODON_VISIBILITY", "public"),
             )
-        delay = float(env.get("ATTRAP_REQUEST_DELAY", "3.0"))
-        return cls(data_dir=data, database_url=url, mastodon=mastodon, request_delay=delay)
+        return cls(
+            data_dir=data,
+            database_url=url,
+            mastodon=mastodon,
+            request_delay=_number(env, "ATTRAP_REQUEST_DELAY", 3.0, float),
+            workers=_number(env, "ATTRAP_WORKERS", os.cpu_count() or 1, int),
+            read_timeout=_number(env, "ATTRAP_READ_TIMEOUT", 1800.0, float),
+            read_memory_mb=_number(env, "ATTRAP_READ_MEMORY_MB", 2048, int),
+        )
+
+
+def _number(env: dict[str, str], name: str, default, kind):
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {kind.__name__} number, not {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative") from None
+    return number

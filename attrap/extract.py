@@ -14,9 +14,9 @@ is read normally.
 Time limit: elapsed time is checked between pages, and inside a page between the drawing
 operations pdfminer reports (text strings, paths, images) and between the page's layout
 objects. pdfminer's layout analysis of one page (grouping characters into lines and boxes) is
-a single call that cannot be interrupted from inside the process: a single pathological page
-can only be stopped by running extraction in a subprocess and killing it, which the pipeline
-may do later.
+a single call that cannot be interrupted from inside the process: the pipeline therefore reads
+every document in a child process that is killed past its time limit and started with a memory
+cap (:mod:`attrap.sandbox`).
 """
 
 from __future__ import annotations
@@ -269,6 +269,15 @@ class _Ocr:
             self._doc.close()
 
 
+def ocr_page(path: Path, number: int) -> Page:
+    """Render one page and read it by OCR, whatever its text layer holds."""
+    reader = _Ocr(Path(path))
+    try:
+        return reader.page(number)
+    finally:
+        reader.close()
+
+
 def _ocr_text(data: dict) -> str:
     """Lines of words from tesseract's word table, in reading order."""
     lines: dict[tuple[int, int, int], list[str]] = {}
@@ -340,7 +349,7 @@ def extract_pages(
     except (PDFSyntaxError, PSEOF, PSException) as exc:
         raise ExtractError(f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=url) from exc
     except MemoryError as exc:
-        raise ExtractError("truncated or corrupt PDF: out of memory while parsing", url=url) from exc
+        raise ExtractError("out of memory while reading the PDF (a decompression bomb?)", url=url) from exc
     except RecursionError as exc:
         raise ExtractError("truncated or corrupt PDF: object nesting too deep", url=url) from exc
     except Exception as exc:  # pdfminer raises many unrelated types on bad input

@@ -7,19 +7,22 @@ recorded against its source and file, and the rest of the run goes on.
 from __future__ import annotations
 
 import logging
+import resource
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from attrap import extract, split
+from attrap import extract, sandbox, split
 from attrap.classify import Ruleset, load_rules
 from attrap.config import Settings
 from attrap.discover import engine_for
 from attrap.errors import AttrapError
-from attrap.fetch import Fetcher
-from attrap.model import ClassifiedDecree
+from attrap.fetch import Download, Fetcher
+from attrap.model import ClassifiedDecree, Decree
 from attrap.publish import Publisher, PublishReport
+from attrap.sandbox import ReaderPool
 from attrap.sources import Source, registry
 from attrap.store import Store
 
@@ -99,12 +102,27 @@ class Attrap:
                 if link.url not in known:
                     self.store.add_recueil(link)
                     report.pdfs_new += 1
-            for rec in self.store.pending_recueils(source.id):
-                if since and rec.published and rec.published < since:
-                    continue
-                flagged = self._process(rec.id, rec.url, source, fetcher, report)
-                if flagged:
-                    report.posts_queued += self.publisher.queue(flagged, hold=hold_posts, dry_run=dry_run)
+            pending = [
+                rec
+                for rec in self.store.pending_recueils(source.id)
+                if not (since and rec.published and rec.published < since)
+            ]
+            # Downloads go one at a time (politeness); each downloaded file is read at once in
+            # its own process while the next one downloads, up to `workers` at a time.
+            with ReaderPool(
+                self.settings.workers,
+                timeout=self.settings.read_timeout,
+                memory_mb=self.settings.read_memory_mb,
+            ) as pool:
+                reading: dict[Future, tuple[int, str, Download]] = {}
+                for rec in pending:
+                    dl = self._download(rec.id, rec.url, source, fetcher, report)
+                    if dl is not None:
+                        reading[pool.submit(read_decrees, dl.path, label=rec.url)] = (rec.id, rec.url, dl)
+                    for done in [f for f in reading if f.done()]:
+                        self._save(done, *reading.pop(done), source, report, hold_posts, dry_run)
+                for done in as_completed(list(reading)):
+                    self._save(done, *reading.pop(done), source, report, hold_posts, dry_run)
             if crawl.pages_visited == [] or (not crawl.links and crawl.errors):
                 report.outcome = "error"
         except AttrapError as exc:  # the whole source failed; others go on
@@ -126,29 +144,50 @@ class Attrap:
             )
         return report
 
-    def _process(
+    def _download(
         self, recueil_id: int, url: str, source: Source, fetcher: Fetcher, report: ScanReport
-    ) -> list[int]:
-        """Download and read one recueil; a failure is recorded and retried on a later run."""
+    ) -> Download | None:
         try:
-            dl = fetcher.download_pdf(source.fetch_url(url), self.settings.pdf_dir / source.id)
-            decrees = self.read(dl.path)
-            created = extract.pdf_creation_date(dl.path)
+            return fetcher.download_pdf(source.fetch_url(url), self.settings.pdf_dir / source.id)
         except AttrapError as exc:
-            exc.source, exc.url = exc.source or source.id, exc.url or url
-            self.store.recueil_failed(recueil_id, exc.message)
-            report.failed += 1
-            report.errors.append(str(exc))
-            log.warning("%s", exc)
-            return []
-        page_count = max((d.decree.last_page for d in decrees), default=0)
+            self._failed(recueil_id, url, source, report, exc)
+            return None
+
+    def _failed(
+        self, recueil_id: int, url: str, source: Source, report: ScanReport, exc: AttrapError
+    ) -> None:
+        """Recorded against the recueil, retried on a later run (a bounded number of times)."""
+        exc.source, exc.url = exc.source or source.id, exc.url or url
+        self.store.recueil_failed(recueil_id, exc.message)
+        report.failed += 1
+        report.errors.append(str(exc))
+        log.warning("%s", exc)
+
+    def _save(
+        self,
+        future: Future,
+        recueil_id: int,
+        url: str,
+        dl: Download,
+        source: Source,
+        report: ScanReport,
+        hold_posts: bool,
+        dry_run: bool,
+    ) -> None:
+        """Classify what a reader returned, store it, queue posts for what is flagged."""
+        try:
+            doc: ReadDocument = future.result()
+            decrees = [self.ruleset.classify(d) for d in doc.decrees]
+        except AttrapError as exc:
+            self._failed(recueil_id, url, source, report, exc)
+            return
         flagged_ids = self.store.save_processed(
             recueil_id,
             decrees,
             sha256=dl.sha256,
             size=dl.size,
-            page_count=page_count,
-            pdf_created_at=created,
+            page_count=doc.page_count,
+            pdf_created_at=doc.created,
         )
         report.processed += 1
         for cd in decrees:
@@ -156,11 +195,12 @@ class Attrap:
                 report.flagged.append(
                     FlaggedDecree(cd.decree.title, cd.categories, f"{url}#page={cd.decree.first_page}")
                 )
-        return flagged_ids
+        if flagged_ids:
+            report.posts_queued += self.publisher.queue(flagged_ids, hold=hold_posts, dry_run=dry_run)
 
     # -- files ------------------------------------------------------------------------------
     def read(self, path: Path) -> list[ClassifiedDecree]:
-        return read_and_classify(path, self.ruleset)
+        return read_and_classify(path, self.ruleset, self.settings)
 
     # -- many sources -----------------------------------------------------------------------
     def scan_many(
@@ -194,10 +234,33 @@ class Attrap:
         return self.store.source_status(list(source_ids or self.sources))
 
 
-def read_and_classify(path: Path, ruleset: Ruleset) -> list[ClassifiedDecree]:
-    """Extract, split and classify one local PDF or text file."""
+@dataclass
+class ReadDocument:
+    """What reading one file gives: its decrees, its page count, the PDF's own creation date."""
+
+    decrees: list[Decree]
+    page_count: int
+    created: datetime | None
+    #: the reading process's peak resident memory
+    peak_memory_mb: float = 0.0
+
+
+def read_decrees(path: Path) -> ReadDocument:
+    """Extract and split one PDF or text file (runs in a reader process: see attrap.sandbox)."""
     pages = extract.read_document(path)
-    return [ruleset.classify(d) for d in split.split_decrees(pages)]
+    created = extract.pdf_creation_date(path) if path.suffix.lower() != ".txt" else None
+    decrees = split.split_decrees(pages)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return ReadDocument(decrees, len(pages), created, round(peak, 1))
+
+
+def read_and_classify(
+    path: Path, ruleset: Ruleset, settings: Settings | None = None
+) -> list[ClassifiedDecree]:
+    """Extract, split and classify one local PDF or text file, read in a bounded child process."""
+    kw = {"timeout": settings.read_timeout, "memory_mb": settings.read_memory_mb} if settings else {}
+    doc = sandbox.run(read_decrees, Path(path), label=str(path), **kw)
+    return [ruleset.classify(d) for d in doc.decrees]
 
 
 def parse_since(value: str | None) -> date | None:

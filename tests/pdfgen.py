@@ -176,3 +176,57 @@ def make_scanned_pdf(path: Path, pages: list[str], scanned: set[int], *, dpi: in
     text_pdf.unlink()
     pdf.output(str(path))
     return path
+
+
+def make_raw_pdf(path: Path, content_chunks, *, media_box: int = 595, compress: bool = False) -> Path:
+    """A one-page PDF whose content stream is the concatenation of ``content_chunks`` (bytes).
+
+    With ``compress``, the stream is Flate-compressed chunk by chunk, so a stream that expands to
+    gigabytes (a decompression bomb) is written without ever being held in memory.
+    """
+    import zlib
+
+    if compress:
+        z = zlib.compressobj(9)
+        data = b"".join(z.compress(c) for c in content_chunks) + z.flush()
+    else:
+        data = b"".join(content_chunks)
+    flate = b" /Filter /FlateDecode" if compress else b""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>" % (media_box, media_box),
+        b"<< /Length %d%s >>\nstream\n" % (len(data), flate) + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def make_slow_layout_pdf(path: Path, boxes: int = 4000) -> Path:
+    """One page of ``boxes`` scattered words: pdfminer's layout analysis of it runs for minutes
+    in a single call that no in-process deadline can interrupt."""
+    import random
+
+    rng = random.Random(1)
+    words = (
+        b"BT /F1 3 Tf %d %d Td (ab) Tj ET\n" % (rng.randint(0, 4900), rng.randint(0, 4900))
+        for _ in range(boxes)
+    )
+    return make_raw_pdf(path, words, media_box=5000)
+
+
+def make_bomb_pdf(path: Path, expanded_mb: int) -> Path:
+    """A small PDF whose page content inflates to ``expanded_mb`` MiB of blanks."""
+    chunk = b" " * (1 << 20)
+    return make_raw_pdf(path, (chunk for _ in range(expanded_mb)), compress=True)

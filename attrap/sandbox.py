@@ -1,0 +1,147 @@
+"""Untrusted files are read in a child process with a hard time limit and a memory cap.
+
+A PDF can hang pdfminer inside one call (a pathological page's layout analysis) or expand a
+few kilobytes into gigabytes (a decompression bomb). Checks inside the process cannot stop
+either, so each document is read in its own child process: killed when it runs past its time
+limit, and started with an address-space limit (``RLIMIT_AS``, inherited by the tesseract it
+runs) so a bomb ends in a MemoryError there, not in the bot's memory. Whatever happens in the
+child, the caller gets the result or an :class:`ExtractError` with a reason.
+
+Children come from a ``forkserver`` that has already imported the readers, so starting one
+costs milliseconds, and forking never copies the parent's threads (scheduler, HTTP clients).
+:class:`ReaderPool` runs up to ``workers`` such children at once, one document each.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from attrap.errors import AttrapError, ExtractError
+
+T = TypeVar("T")
+
+#: default wall-clock limit for reading one document (OCR of a long scanned recueil included)
+DEFAULT_TIMEOUT = 1800.0
+#: default address-space cap of a reading process, in MiB
+DEFAULT_MEMORY_MB = 2048
+
+_CONTEXT: multiprocessing.context.BaseContext | None = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if ctx.get_start_method() == "forkserver":
+                ctx.set_forkserver_preload(["attrap.pipeline"])
+            _CONTEXT = ctx
+        return _CONTEXT
+
+
+def _child(conn: multiprocessing.connection.Connection, memory_mb: int, func: Callable, args: tuple) -> None:
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    try:
+        result: tuple[str, Any] = ("ok", func(*args))
+    except MemoryError:
+        result = ("memory", None)
+    except AttrapError as exc:
+        oom = isinstance(exc.__cause__, MemoryError)
+        result = ("memory", None) if oom else ("error", (type(exc).__name__, exc.message))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which decides
+        result = ("error", ("ExtractError", f"{type(exc).__name__}: {exc}"[:300]))
+    try:
+        conn.send(result)
+    except MemoryError:
+        conn.send(("memory", None))
+    finally:
+        conn.close()
+
+
+def run(
+    func: Callable[..., T],
+    *args: Any,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    label: str | None = None,
+) -> T:
+    """``func(*args)`` in a child process; ExtractError if it fails, hangs, or runs out of memory.
+
+    ``func`` must be a module-level function (it is pickled by name); its result is pickled
+    back. ``label`` (a file name or URL) goes into error messages.
+    """
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, memory_mb, func, args), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            raise ExtractError(f"reading timed out after {timeout:g} s: the process was stopped", url=label)
+        try:
+            status, payload = parent.recv()
+        except (EOFError, OSError):
+            proc.join(5)
+            code = proc.exitcode
+            if code is not None and code < 0:
+                name = signal.Signals(-code).name
+                reason = f"the reading process died ({name})"
+            else:
+                reason = f"the reading process exited without an answer (status {code})"
+            raise ExtractError(reason, url=label) from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if status == "memory":
+        raise ExtractError(
+            f"out of memory: reading needed more than {memory_mb} MiB (a decompression bomb?)", url=label
+        )
+    if status == "error":
+        _kind, message = payload
+        raise ExtractError(message, url=label)
+    return payload
+
+
+class ReaderPool:
+    """Up to ``workers`` documents read at once, each in its own bounded child process."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+    ):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="attrap-reader")
+
+    def submit(self, func: Callable[..., T], *args: Any, label: str | None = None) -> Future[T]:
+        return self._threads.submit(
+            run, func, *args, timeout=self.timeout, memory_mb=self.memory_mb, label=label
+        )
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ReaderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,185 @@
+"""Extraction benchmark: attrap against OCR-every-page and against plain pdfminer, in one run.
+
+Generates a set of recueils (dense text pages; the same recueils with 25 % of their pages
+scanned; a few fully scanned ones), then reads them with the same number of worker processes:
+
+- attrap: text layer by pdfminer, OCR only where a page has none, decrees split out
+  (``attrap.sandbox.ReaderPool`` running ``attrap.pipeline.read_decrees``);
+- OCR every page (the best-known peer's approach): render each page and run tesseract;
+- OCR of the scanned pages only: the floor for the mixed set;
+- plain ``pdfminer.high_level.extract_text`` on each whole file.
+
+It prints pages per second, the ratios the targets speak of, the decrees found on the mixed set
+against those found on its all-text twin, and the peak resident memory of reading one long
+recueil. Usage: ``.venv/bin/python bench/extract.py [--workers N] [--docs N] [--pages N]
+[--big-pages N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from attrap import extract  # noqa: E402
+from attrap.pipeline import read_decrees  # noqa: E402
+from attrap.sandbox import ReaderPool  # noqa: E402
+from tests.pdfgen import make_pdf, make_scanned_pdf  # noqa: E402
+
+VISAS = (
+    "Vu le code de la sécurité intérieure, notamment ses articles L. 242-1 à L. 242-8 et R. 242-8 à "
+    "R. 242-14 ; Vu le code général des collectivités territoriales ; Vu le décret n° 2004-374 du "
+    "29 avril 2004 modifié relatif aux pouvoirs des préfets, à l'organisation et à l'action des "
+    "services de l'État dans les régions et départements ; Vu la demande présentée par le "
+    "directeur interdépartemental de la police nationale ; Considérant que la manifestation "
+    "déclarée est susceptible de rassembler un nombre important de personnes et que des "
+    "troubles graves à l'ordre public sont à craindre ; Considérant que l'emploi de caméras "
+    "installées sur des aéronefs est proportionné au regard de la finalité poursuivie ; "
+)
+ARTICLE = (
+    "Article {n} : Le présent arrêté est publié au recueil des actes administratifs de la "
+    "préfecture et peut faire l'objet d'un recours contentieux devant le tribunal administratif "
+    "dans un délai de deux mois à compter de sa publication. Le directeur de cabinet, le "
+    "directeur interdépartemental de la police nationale et le maire de la commune sont chargés, "
+    "chacun en ce qui le concerne, de l'exécution du présent arrêté. "
+)
+TITLES = [
+    "autorisant la captation, l'enregistrement et la transmission d'images au moyen de caméras "
+    "installées sur des aéronefs",
+    "portant fermeture temporaire de la route départementale 559",
+    "portant renouvellement de l'agrément d'un organisme de formation",
+    "portant interdiction temporaire de vol d'aéronefs circulant sans personne à bord",
+]
+
+
+def recueil(number: int, pages: int) -> list[str]:
+    """Cover, sommaire, then three-page decrees of dense text; every fourth a drone authorisation."""
+    decrees = (pages - 2) // 3
+    ids = [f"13-2026-10-{(number % 28) + 1:02d}-{number * 100 + d:05d}" for d in range(decrees)]
+    sommaire = "Sommaire\n" + "\n".join(
+        f"{i} - Arrêté {TITLES[d % len(TITLES)]} (3 pages) Page {3 + 3 * d}" for d, i in enumerate(ids)
+    )
+    out = [f"RECUEIL DES ACTES ADMINISTRATIFS\nN°13-2026-{number}\nBOUCHES-DU-RHÔNE", sommaire]
+    for d, i in enumerate(ids):
+        title = f"Arrêté n° {i} {TITLES[d % len(TITLES)]}"
+        out.append(f"{i}\nPRÉFET DES BOUCHES-DU-RHÔNE\nCabinet\n{title}\n{VISAS * 2}\nARRÊTE")
+        out.append("".join(ARTICLE.format(n=n) for n in range(1, 8)))
+        end = "\nFait à Marseille, le 14 octobre 2026"
+        out.append("".join(ARTICLE.format(n=n) for n in range(8, 13)) + end)
+    while len(out) < pages:
+        out.append(VISAS)
+    return out
+
+
+# -- baselines, run in a fork pool of the same size as attrap's --------------------------------
+def _ocr_page(job: tuple[str, int]) -> int:
+    path, number = job
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    return len(extract.ocr_page(Path(path), number).text)
+
+
+def _pdfminer_whole(path: str) -> int:
+    from pdfminer.high_level import extract_text
+
+    return len(extract_text(path))
+
+
+def _timed_pool(func, jobs, workers: int) -> float:
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pool.map(func, jobs, chunksize=1)
+    return time.perf_counter() - started
+
+
+def _timed_attrap(paths: list[Path], workers: int) -> tuple[float, list]:
+    started = time.perf_counter()
+    with ReaderPool(workers) as pool:
+        futures = [pool.submit(read_decrees, p, label=p.name) for p in paths]
+        docs = [f.result() for f in futures]
+    return time.perf_counter() - started, docs
+
+
+def _decrees(docs) -> list[tuple[str | None, int, int]]:
+    return [(d.number, d.first_page, d.last_page) for doc in docs for d in doc.decrees]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--docs", type=int, default=4, help="recueils per set")
+    ap.add_argument("--pages", type=int, default=20, help="pages per recueil")
+    ap.add_argument("--big-pages", type=int, default=1000, help="pages of the long recueil (memory)")
+    args = ap.parse_args()
+    w = args.workers
+    tmp = Path(tempfile.mkdtemp(prefix="attrap-bench-"))
+    print(f"generating {args.docs} recueils x {args.pages} pages in {tmp} ...", flush=True)
+    text, mixed, scanned = [], [], []
+    for n in range(args.docs):
+        pages = recueil(200 + n, args.pages)
+        text.append(make_pdf(tmp / f"text-{n}.pdf", pages))
+        every4 = {p for p in range(1, len(pages) + 1) if p % 4 == 0}
+        mixed.append(make_scanned_pdf(tmp / f"mixed-{n}.pdf", pages, every4))
+    for n in range(2):
+        pages = recueil(300 + n, 5)
+        scanned.append(make_scanned_pdf(tmp / f"scanned-{n}.pdf", pages, set(range(1, 6))))
+    text_pages = args.docs * args.pages
+    mixed_scanned_jobs = [(str(p), n) for p in mixed for n in range(1, args.pages + 1) if n % 4 == 0]
+    scanned_pages = 10
+
+    print(f"workers: {w} (attrap reader processes; the baselines use a pool of the same size)\n")
+    _timed_attrap(scanned[:1] * w, w)  # start the reader processes' server, as a running bot has
+    t_text, text_docs = _timed_attrap(text, w)
+    every = range(1, args.pages + 1)
+    t_text_ocr_all = _timed_pool(_ocr_page, [(str(p), n) for p in text for n in every], w)
+    t_text_pdfminer = _timed_pool(_pdfminer_whole, [str(p) for p in text], w)
+    t_scan, _ = _timed_attrap(scanned, w)
+    t_mixed, mixed_docs = _timed_attrap(mixed, w)
+    t_mixed_floor = _timed_pool(_ocr_page, mixed_scanned_jobs, w)
+    t_mixed_ocr_all = _timed_pool(_ocr_page, [(str(p), n) for p in mixed for n in every], w)
+
+    rows = [
+        ("all-text set", f"{text_pages} pages"),
+        ("  attrap", f"{t_text:8.2f} s  {text_pages / t_text:8.1f} pages/s"),
+        ("  OCR every page (peer)", f"{t_text_ocr_all:8.2f} s  {text_pages / t_text_ocr_all:8.1f} pages/s"),
+        ("  pdfminer extract_text", f"{t_text_pdfminer:8.2f} s  {text_pages / t_text_pdfminer:8.1f} pages/s"),
+        ("scanned set", f"{scanned_pages} pages"),
+        ("  attrap", f"{t_scan:8.2f} s  {scanned_pages / t_scan:8.2f} pages/s"),
+        ("mixed set (25 % scanned)", f"{text_pages} pages, {len(mixed_scanned_jobs)} scanned"),
+        ("  attrap", f"{t_mixed:8.2f} s  {text_pages / t_mixed:8.2f} pages/s"),
+        ("  OCR of the scanned pages only", f"{t_mixed_floor:8.2f} s"),
+        ("  OCR every page (peer)", f"{t_mixed_ocr_all:8.2f} s"),
+    ]
+    for label, value in rows:
+        print(f"{label:34} {value}")
+    same = _decrees(mixed_docs) == _decrees(text_docs)
+    ocr_in_text = sum(n for doc in text_docs for d in doc.decrees for n in [len(d.ocr_pages)])
+    print()
+    print(f"all-text: OCR-every-page / attrap   = {t_text_ocr_all / t_text:6.1f}x faster  (target >= 30x)")
+    print(f"all-text: pdfminer extract_text / attrap = {t_text_pdfminer / t_text:6.2f}")
+    print(f"all-text: pages OCR'd by attrap       = {ocr_in_text}")
+    print(f"mixed:    attrap / OCR-scanned-only  = {t_mixed / t_mixed_floor:6.2f}   (target <= 1.3)")
+    print(f"mixed:    OCR-every-page / attrap    = {t_mixed_ocr_all / t_mixed:6.1f}x faster")
+    print(f"mixed:    same decrees as the all-text twin: {same} ({len(_decrees(mixed_docs))} decrees)")
+
+    print(f"\ngenerating a {args.big_pages}-page recueil ...", flush=True)
+    big = make_pdf(tmp / "big.pdf", recueil(999, args.big_pages))
+    started = time.perf_counter()
+    with ReaderPool(1) as pool:
+        doc = pool.submit(read_decrees, big, label=big.name).result()
+    elapsed = time.perf_counter() - started
+    print(
+        f"{args.big_pages}-page recueil: {elapsed:.1f} s, {doc.page_count / elapsed:.1f} pages/s, "
+        f"{len(doc.decrees)} decrees, peak resident memory of the reader {doc.peak_memory_mb:.0f} MB "
+        "(target < 300 MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
