@@ -31,6 +31,8 @@ _RULE_KEYS = {
     "id", "category", "description", "scope", "any", "all", "exclude", "must_match", "must_not_match",
 }  # fmt: skip
 _CATEGORY_KEYS = {"id", "label", "publish", "description"}
+#: data files in patterns/ that hold no rules (legal windows: attrap.details)
+NOT_RULES = {"windows.toml"}
 
 
 def _fold_char(c: str) -> str:
@@ -77,6 +79,99 @@ def compile_expression(expr: str) -> regex.Pattern[str]:
     return regex.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", regex.V1)
 
 
+# -- reading through OCR errors and split words ---------------------------------------------
+
+_WORD = regex.compile(r"[a-z]+")
+_TOKEN = regex.compile(r"\w+")
+#: words shorter than this are never corrected: too many real words lie one edit apart
+MIN_REPAIR = 5
+
+
+class Vocabulary:
+    """The words the rules are written with, to read damaged text back into them.
+
+    Built at load from every phrase and every example of every rule (those of
+    ``must_not_match`` included, so exclusions survive damage too). :meth:`repair`
+    rewrites a folded text: words split by stray spaces ("tra nsmission") are joined when
+    together they make a vocabulary word; on OCR'd text, a word within one edit (two from nine
+    letters on) of a vocabulary word is read as it ("captat1on", "aeronels"), by the ``regex``
+    module's fuzzy matching. It returns the new text and, for each of its characters, the
+    position in the original, so matches still point at the right page and excerpt.
+    """
+
+    def __init__(self, words: set[str]):
+        self.words = {w for w in words if len(w) >= MIN_REPAIR}
+        self._by_length: dict[int, list[str]] = {}
+        for w in sorted(self.words):
+            self._by_length.setdefault(len(w), []).append(w)
+        self._fuzzy: dict[str, regex.Pattern[str]] = {}
+
+    @classmethod
+    def from_texts(cls, texts: list[str]) -> Vocabulary:
+        words: set[str] = set()
+        for text in texts:
+            words.update(_WORD.findall(normalize_for_matching(text)))
+        return cls(words)
+
+    def _closest(self, token: str) -> str | None:
+        k = 1 if len(token) < 9 else 2
+        best, best_cost = None, k + 1
+        for n in range(len(token) - k, len(token) + k + 1):
+            for word in self._by_length.get(n, ()):
+                if word[0] != token[0] and word[-1] != token[-1]:
+                    continue
+                pattern = self._fuzzy.get(word)
+                if pattern is None:
+                    pattern = self._fuzzy[word] = regex.compile(f"(?:{word}){{e<={2 if n >= 9 else 1}}}")
+                m = pattern.fullmatch(token)
+                if m is not None and (cost := sum(m.fuzzy_counts)) < best_cost:
+                    best, best_cost = word, cost
+        return best if best_cost <= k else None
+
+    def repair(self, text: str, *, fuzzy: bool) -> tuple[str, list[int]]:
+        """(repaired text, original position of each of its characters plus its end)."""
+        tokens = list(_TOKEN.finditer(text))
+        out: list[str] = []
+        where: list[int] = []
+        pos = 0
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            replacement, last = None, i
+            # two or three pieces separated by single spaces that make one vocabulary word
+            for span in (3, 2):
+                j = i + span - 1
+                if j >= len(tokens) or any(tokens[x + 1].start() - tokens[x].end() != 1 for x in range(i, j)):
+                    continue
+                if any(text[tokens[x].end()] != " " for x in range(i, j)):
+                    continue
+                pieces = [t.group() for t in tokens[i : j + 1]]
+                joined = "".join(pieces)
+                if joined in self.words and not all(p in self.words for p in pieces):
+                    replacement, last = joined, j
+                    break
+            word = tok.group()
+            if replacement is None and fuzzy and len(word) >= MIN_REPAIR and word not in self.words:
+                if not word.isdigit():
+                    replacement = self._closest(word)
+            if replacement is None:
+                i += 1
+                continue
+            end = tokens[last].end()
+            out.append(text[pos : tok.start()])
+            where.extend(range(pos, tok.start()))
+            out.append(replacement)
+            # spread the replacement over the original span, so an excerpt covers it all
+            span_len = end - tok.start()
+            where.extend(tok.start() + (k * span_len) // len(replacement) for k in range(len(replacement)))
+            pos = end
+            i = last + 1
+        out.append(text[pos:])
+        where.extend(range(pos, len(text)))
+        where.append(len(text))
+        return "".join(out), where
+
+
 @dataclass(frozen=True)
 class Category:
     id: str
@@ -118,9 +213,12 @@ class Rule:
 
 
 class Ruleset:
-    def __init__(self, categories: dict[str, Category], rules: list[Rule]):
+    def __init__(
+        self, categories: dict[str, Category], rules: list[Rule], vocabulary: Vocabulary | None = None
+    ):
         self.categories = categories
         self.rules = rules
+        self.vocabulary = vocabulary or Vocabulary(set())
 
     def classify(self, decree: Decree) -> ClassifiedDecree:
         """The categories whose rules fire on this decree, with where and what they matched."""
@@ -131,12 +229,14 @@ class Ruleset:
             texts.append(page.text)
             pos += len(page.text) + 1
         original = "\n".join(texts)
-        folded = normalize_for_matching(original)
+        fuzzy = any(p.method == "ocr" for p in decree.pages)
+        folded, where = self.vocabulary.repair(normalize_for_matching(original), fuzzy=fuzzy)
         numbers = [p.number for p in decree.pages] or [decree.first_page]
-        first = folded[: len(texts[0])] if texts else ""
-        visas = _VISAS.search(first)
+        first_end = bisect.bisect_left(where, len(texts[0])) if texts else 0
+        visas = _VISAS.search(folded[:first_end])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
-        head = normalize_for_matching(decree.title) + "\n" + folded[:head_end]
+        title, _ = self.vocabulary.repair(normalize_for_matching(decree.title), fuzzy=fuzzy)
+        head = title + "\n" + folded[:head_end]
         matches: list[Match] = []
         categories: set[str] = set()
         for rule in self.rules:
@@ -145,22 +245,26 @@ class Ruleset:
             if m is None:
                 continue
             categories.add(rule.category)
-            offset = m.start() - (len(decree.title) + 1) if in_title else m.start()
+            offset = m.start() - (len(title) + 1) if in_title else m.start()
             if offset < 0:  # matched in the title line itself: the decree's first page
                 page, excerpt = numbers[0], decree.title
             else:
-                idx = max(0, bisect.bisect_right(starts, offset) - 1)
+                start, end = where[offset], where[min(offset + (m.end() - m.start()), len(where) - 1)]
+                idx = max(0, bisect.bisect_right(starts, start) - 1)
                 page = numbers[min(idx, len(numbers) - 1)]
-                excerpt = _excerpt(original, offset, offset + (m.end() - m.start()))
+                excerpt = _excerpt(original, start, end)
             matches.append(Match(rule.id, rule.category, page, excerpt[:300]))
         return ClassifiedDecree(decree, sorted(categories), matches)
 
+    def _prepare(self, example: str) -> str:
+        return self.vocabulary.repair(normalize_for_matching(example), fuzzy=False)[0]
+
     def check_examples(self, rule: Rule, data: dict[str, Any]) -> None:
         for example in data.get("must_match", []):
-            if rule.find(normalize_for_matching(example)) is None:
+            if rule.find(self._prepare(example)) is None:
                 raise ConfigError(f"{rule.origin}: rule {rule.id!r}: must_match example fails: {example!r}")
         for example in data.get("must_not_match", []):
-            if rule.find(normalize_for_matching(example)) is not None:
+            if rule.find(self._prepare(example)) is not None:
                 raise ConfigError(
                     f"{rule.origin}: rule {rule.id!r}: must_not_match example matches: {example!r}"
                 )
@@ -212,8 +316,10 @@ def load_rules(directory: Path | None = None) -> Ruleset:
         )
     ruleset = Ruleset(categories, [])
     seen: set[str] = set()
+    texts: list[str] = []
+    examples: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.toml")):
-        if path == cat_file:
+        if path == cat_file or path.name in NOT_RULES:
             continue
         origin = path.name
         for data in _load_toml(path).get("rule", []):
@@ -242,6 +348,12 @@ def load_rules(directory: Path | None = None) -> Ruleset:
                 exclude=_compile_all(data.get("exclude", []), origin, rule_id, "exclude"),
                 origin=origin,
             )
-            ruleset.check_examples(rule, data)
             ruleset.rules.append(rule)
+            for key in ("any", "all", "exclude", "must_match", "must_not_match"):
+                value = data.get(key, [])
+                texts.extend([value] if isinstance(value, str) else value)
+            examples[rule.id] = data
+    ruleset.vocabulary = Vocabulary.from_texts([t for t in texts if not t.startswith("re:")])
+    for rule in ruleset.rules:  # examples are checked as text would be: through the vocabulary
+        ruleset.check_examples(rule, examples[rule.id])
     return ruleset

@@ -16,6 +16,8 @@ import click
 
 from attrap.config import Settings
 from attrap.errors import AttrapError
+from attrap.frdates import format_period
+from attrap.model import Details
 from attrap.pipeline import Attrap, ScanReport, parse_since
 from attrap.publish import PublishReport
 from attrap.sources import Source, registry
@@ -234,6 +236,7 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
                         "categories": d.categories,
                         "matches": [dataclasses.asdict(m) for m in d.matches],
                         "ocr_pages": d.decree.ocr_pages,
+                        "details": d.details.to_json() if d.details else None,
                     }
                     for d in decrees
                 ],
@@ -252,8 +255,27 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
                 click.echo(f"  p.{d['pages'][0]}-{d['pages'][1]} [{cats}] {d['title']}")
                 for m in d["matches"]:
                     click.echo(f"      {m['rule']} (p.{m['page']}): {m['excerpt']}")
+                for line in _details_lines(d["details"]):
+                    click.echo(f"      {line}")
     if failed:
         sys.exit(1)
+
+
+def _details_lines(details: dict[str, Any] | None) -> list[str]:
+    """The extracted details of a flagged decree, one "label: value" line each."""
+    if not details:
+        return []
+    d = Details.from_json(details)
+    rows = [
+        ("lieu", "; ".join(d.places)),
+        ("événement", d.event or ""),
+        ("période", format_period(d.start, d.end)),
+        ("service", d.service or ""),
+        ("aéronefs", str(d.aircraft or "")),
+        ("caméras", str(d.cameras or "")),
+        ("base légale", "; ".join(d.legal_basis)),
+    ]
+    return [f"{label}: {value}" for label, value in rows if value]
 
 
 @main.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
 import regex
 
@@ -85,3 +85,24 @@ def find_period(text: str) -> tuple[int | None, int | None]:
             year = int(m["y"])
         break
     return year, month
+
+
+def _clock(t: datetime) -> str:
+    return f"{t.hour:02d}h{t.minute:02d}"
+
+
+def format_period(start: datetime | None, end: datetime | None) -> str:
+    """ "du 15 octobre 2026 à 18h00 au 16 octobre 2026 à 02h00", "le 21 octobre 2026 de 10h00 à 20h00".
+
+    A start at 00h00 and an end at 23h59 are whole days, said without times.
+    """
+    if start is None:
+        return ""
+    end = end or start
+    whole = (start.hour, start.minute) == (0, 0) and (end.hour, end.minute) == (23, 59)
+    if start.date() == end.date():
+        day = f"le {format_date(start.date())}"
+        return day if whole else f"{day} de {_clock(start)} à {_clock(end)}"
+    if whole:
+        return f"du {format_date(start.date())} au {format_date(end.date())}"
+    return f"du {format_date(start.date())} à {_clock(start)} au {format_date(end.date())} à {_clock(end)}"

@@ -12,8 +12,9 @@ Glossary (the domain is French):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,41 @@ class Match:
 
 
 @dataclass
+class Details:
+    """What a flagged decree authorises, where, when, by whom. Empty fields were not found."""
+
+    places: list[str] = field(default_factory=list)
+    event: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    service: str | None = None
+    cameras: int | None = None
+    aircraft: int | None = None
+    legal_basis: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("start", "end"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Details:
+        data = dict(data or {})
+        for key in ("start", "end"):
+            data[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
 class ClassifiedDecree:
     """A decree with the categories its rules gave it (empty when nothing fired)."""
 
     decree: Decree
     categories: list[str] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
+    #: what a flagged decree authorises, where and when (attrap.details)
+    details: Details | None = None
 
 
 @dataclass
@@ -101,3 +131,9 @@ class Alert:
     number: str | None = None
     #: short extracts of what matched, for the reader's context
     excerpt: str | None = None
+    details: Details | None = None
+    #: when attrap first saw the PDF, and the date the site gives for it
+    first_seen: datetime | None = None
+    published: date | None = None
+    #: facts campaigners act on: "published after the period began", "outside any legal window"
+    flags: list[str] = field(default_factory=list)

@@ -17,6 +17,7 @@ from pathlib import Path
 from attrap import extract, sandbox, split
 from attrap.classify import Ruleset, load_rules
 from attrap.config import Settings
+from attrap.details import extract_details
 from attrap.discover import engine_for
 from attrap.errors import AttrapError
 from attrap.fetch import Download, Fetcher
@@ -177,7 +178,7 @@ class Attrap:
         """Classify what a reader returned, store it, queue posts for what is flagged."""
         try:
             doc: ReadDocument = future.result()
-            decrees = [self.ruleset.classify(d) for d in doc.decrees]
+            decrees = classify_all(doc.decrees, self.ruleset)
         except AttrapError as exc:
             self._failed(recueil_id, url, source, report, exc)
             return
@@ -260,7 +261,18 @@ def read_and_classify(
     """Extract, split and classify one local PDF or text file, read in a bounded child process."""
     kw = {"timeout": settings.read_timeout, "memory_mb": settings.read_memory_mb} if settings else {}
     doc = sandbox.run(read_decrees, Path(path), label=str(path), **kw)
-    return [ruleset.classify(d) for d in doc.decrees]
+    return classify_all(doc.decrees, ruleset)
+
+
+def classify_all(decrees: Sequence[Decree], ruleset: Ruleset) -> list[ClassifiedDecree]:
+    """Classify each decree; a flagged one gets its details (place, period, service, counts)."""
+    out = []
+    for decree in decrees:
+        cd = ruleset.classify(decree)
+        if cd.categories:
+            cd.details = extract_details(decree)
+        out.append(cd)
+    return out
 
 
 def parse_since(value: str | None) -> date | None:

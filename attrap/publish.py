@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from attrap.classify import Ruleset
 from attrap.config import Settings
+from attrap.details import assess, load_windows
 from attrap.errors import PublishError
 from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.render import render_post
@@ -55,6 +56,7 @@ class Publisher:
         self.categories = [
             c.id for c in ruleset.categories.values() if (c.id in wanted if wanted else c.publish)
         ]
+        self.windows = load_windows()
         self.channels: dict[str, MastodonChannel] = {}
         if settings.mastodon:
             m = settings.mastodon
@@ -153,6 +155,18 @@ class Publisher:
 
     def _render(self, post_id: int, max_characters: int) -> str:
         alert = self.store.alert_for(post_id, self.names, self.departments)
+        if alert.details:
+            alert.flags = [
+                f.text
+                for f in assess(
+                    alert.details,
+                    category=alert.category,
+                    first_seen=alert.first_seen,
+                    published=alert.published,
+                    signed_on=alert.signed_on,
+                    windows=self.windows,
+                )
+            ]
         return render_post(alert, max_characters=max_characters)
 
     def _retry(self, post_id: int, attempts: int, exc: PublishError, report: PublishReport):

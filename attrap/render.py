@@ -1,9 +1,12 @@
 """Posts: rendered from a template (``attrap/templates/post.txt``, or ``ATTRAP_POST_TEMPLATE``).
 
-The template is plain text with ``$heading``, ``$prefecture``, ``$title``, ``$details``, ``$url``
-and ``$hashtags``; a maintainer changes the wording without touching code. The post always fits
-the instance's limit, counting a link as 23 characters as Mastodon does: only the title is
-shortened. Text from PDFs is untrusted: control characters are dropped and "@" cannot mention.
+The template is plain text with ``$heading``, ``$prefecture``, ``$title``, ``$where`` (places and
+event), ``$when`` (the authorised period), ``$who`` (the service, the number of aircraft or
+cameras), ``$flags`` (published late, outside any legal window), ``$details`` (signature date),
+``$url`` and ``$hashtags``; each detail line is empty when the decree does not state it. A
+maintainer changes the wording without touching code. The post always fits the instance's
+limit, counting a link as 23 characters as Mastodon does: the title is shortened first, then
+the places. Text from PDFs is untrusted: control characters are dropped and "@" cannot mention.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from pathlib import Path
 
 import regex
 
-from attrap.frdates import format_date
-from attrap.model import Alert
+from attrap.frdates import format_date, format_period
+from attrap.model import Alert, Details
 
 URL_LENGTH = 23
 _URL = regex.compile(r"https?://\S+")
@@ -56,18 +59,65 @@ def render_post(alert: Alert, *, max_characters: int = 500, template: str | None
     tags = HASHTAGS.get(alert.category, "#Technopolice")
     if alert.department:
         tags += f" #dep{alert.department}"
-    values = {
+    d = alert.details
+    places = [clean(p) for p in d.places] if d else []
+    event = clean(d.event) if d and d.event else ""
+    # the parts that may give way, each shortened or dropped in this order when over the limit
+    parts = {
+        "title": clean(alert.title) or "(sans titre)",
+        "where": " — ".join(x for x in ("; ".join(places), event) if x),
+        "who": _who(d) if d else "",
+        "details": f"Signé le {format_date(alert.signed_on)}" if alert.signed_on else "",
+        "when": format_period(d.start, d.end) if d else "",
+        "flags": "\n".join(f"⚠️ {clean(f)}" for f in alert.flags),
+    }
+    fixed = {
         "heading": HEADINGS.get(alert.category, f"Autorisation ({alert.category})"),
         "prefecture": clean(alert.source_name),
-        "details": f"Signé le {format_date(alert.signed_on)}\n" if alert.signed_on else "",
         "url": alert.url,
         "hashtags": tags,
     }
-    title = clean(alert.title) or "(sans titre)"
-    text = tpl.safe_substitute(values, title=title).strip()
-    over = post_length(text) - max_characters
-    if over > 0:
-        keep = max(0, len(title) - over - 1)
-        short = title[:keep].rstrip(" ,;:-") + "…"
-        text = tpl.safe_substitute(values, title=short).strip()
-    return text
+
+    def fill() -> str:
+        values = {
+            **fixed,
+            "title": parts["title"],
+            "where": _line("📍 ", parts["where"]),
+            "when": _line("🗓 ", parts["when"]),
+            "who": _line("👮 ", parts["who"]),
+            "details": _line("", parts["details"]),
+            "flags": _line("", parts["flags"]),
+        }
+        return tpl.safe_substitute(values).strip()
+
+    # Over the limit: the title gives way first (down to 60 characters), then long places, then
+    # the rest of the title, the places, the service, the signature date, the period, the flags.
+    order = [("title", 60), ("where", 60), ("title", 0), ("where", 0), ("who", 0)]
+    order += [("details", 0), ("when", 0), ("flags", 0)]
+    for part, floor in order:
+        over = post_length(fill()) - max_characters
+        if over <= 0:
+            break
+        text = parts[part]
+        if len(text) > floor:
+            parts[part] = _shorten(text, max(floor, len(text) - over - 1))
+    return fill()
+
+
+def _shorten(text: str, keep: int) -> str:
+    if len(text) <= keep:
+        return text
+    return text[:keep].rstrip(" ,;:-") + "…" if keep > 0 else ""
+
+
+def _line(prefix: str, value: str) -> str:
+    return f"{prefix}{value}\n" if value else ""
+
+
+def _who(d: Details) -> str:
+    parts = [clean(d.service)] if d.service else []
+    if d.aircraft:
+        parts.append(f"{d.aircraft} aéronef{'s' if d.aircraft > 1 else ''}")
+    if d.cameras:
+        parts.append(f"{d.cameras} caméra{'s' if d.cameras > 1 else ''}")
+    return ", ".join(parts)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from attrap.health import assess
-from attrap.model import Alert, ClassifiedDecree, RecueilLink
+from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink
 
 #: PostgreSQL advisory lock key held while creating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
@@ -114,6 +114,8 @@ class DecreeRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     #: pages whose text came from OCR: [{"page", "confidence"}]
     ocr_pages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: what a flagged decree authorises, where and when (attrap.details), as JSON
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recueil: Mapped[Recueil] = relationship(back_populates="decrees")
 
     @property
@@ -282,6 +284,7 @@ class Store:
                     matches=[m.__dict__ for m in cd.matches],
                     text=d.text,
                     ocr_pages=d.ocr_pages,
+                    details=cd.details.to_json() if cd.details else None,
                 )
                 rec.decrees.append(row)
                 rows.append(row)
@@ -349,6 +352,9 @@ class Store:
                 signed_on=d.signed_on,
                 number=d.number,
                 excerpt=excerpt,
+                details=Details.from_json(d.details) if d.details else None,
+                first_seen=rec.first_seen_at,
+                published=rec.published,
             )
 
     def update_post(self, post_id: int, **values: Any) -> None:

@@ -13,8 +13,8 @@ from tests.pdfgen import recueil_pages
 RULES = load_rules()
 
 
-def _classify(*page_texts: str, title: str = ""):
-    pages = [Page(n, t) for n, t in enumerate(page_texts, start=1)]
+def _classify(*page_texts: str, title: str = "", method: str = "text"):
+    pages = [Page(n, t, method=method) for n, t in enumerate(page_texts, start=1)]
     return RULES.classify(Decree(title=title, first_page=1, last_page=len(pages), pages=pages))
 
 
@@ -48,6 +48,46 @@ def test_match_points_at_the_page_and_holds_the_words():
 )
 def test_drone_titles_survive_layout_and_encoding_damage(title):
     assert _classify(title + "\nVu le code de la sécurité intérieure ;").categories == ["drone"]
+
+
+def test_words_split_by_stray_spaces_are_read_whole():
+    cd = _classify(
+        "Arrêté autorisant la capt ation, l'enregistrement et la tra nsmission d'images au moyen de "
+        "caméras insta llées sur des aéro nefs\nVu le code de la sécurité intérieure ;"
+    )
+    assert cd.categories == ["drone"]
+    # the excerpt is the original text, damage included
+    assert "tra nsmission" in cd.matches[0].excerpt or "capt ation" in cd.matches[0].excerpt
+
+
+OCR_DRONE = (
+    "Arrêté n° 2024-0O512 autorisant la captat1on, l'enreg1strement et la transmlssion d'lmages au\n"
+    "moyen de carneras instal1ées sur des aéronels\nVu le code de la sécurité intérieure ;\nARRÊTE\n"
+    "Article 1er : La direction est autorlsée à procéder à la captatlon d'images au moyen de caméras "
+    "installées sur des aéronefs."
+)
+
+
+def test_ocr_misreads_are_matched_on_ocr_pages_only():
+    cd = _classify(OCR_DRONE, method="ocr")
+    assert cd.categories == ["drone"]
+    assert {m.rule for m in cd.matches} >= {"drone-title-authorisation"}
+    # the same damage in a text layer is not corrected: fuzzy reading is for OCR'd pages
+    assert "drone-title-authorisation" not in {m.rule for m in _classify(OCR_DRONE).matches}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Arrêté portant interdictlon temporaire de vol d'aéronefs circulant sans personne à bord\n"
+        "Vu le code de la sécurité intérieure ;\nARRÊTE\nArticle 1er : seule la captatlon d'images par "
+        "les services de l'État au moyen de caméras installées sur des aéronefs est autorisée.",
+        "Arrêté portant attribution d'une subventlon pour l'acquisltion de caméras installées sur des "
+        "aéronefs\nVu le code ;",
+    ],
+)
+def test_ocr_misreads_do_not_defeat_exclusions(text):
+    assert _classify(text, method="ocr").categories == []
 
 
 def test_avs_authorisation():

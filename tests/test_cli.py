@@ -92,6 +92,15 @@ def test_scan_posts_to_mastodon_once_per_decree(cli_env, fixture_site, mastodon_
     links = {w for s in mastodon_server.statuses for w in s["text"].split() if "#page=" in w}
     assert links == expected and len(mastodon_server.statuses) == len(expected)
     assert "test-token" not in proc.stdout + proc.stderr
+    # each post says where, when, who and how many, from the decree's own text
+    match = next(s["text"] for s in mastodon_server.statuses if "13-2026-10-14-00003" in s["text"])
+    assert "📍 stade Orange Vélodrome et ses abords, Marseille (8e arrondissement)" in match
+    assert "🗓 du 15 octobre 2026 à 18h00 au 16 octobre 2026 à 02h00" in match
+    assert (
+        "👮 La direction interdépartementale de la police nationale des Bouches-du-Rhône, 2 aéronefs" in match
+    )
+    avs = next(s["text"] for s in mastodon_server.statuses if "#VSA" in s["text"])
+    assert "⚠️ Hors de toute période d'expérimentation légale" in avs  # December 2025
     run_cli("scan", "pref13", "--base-url", base, env=env)
     run_cli("publish", env=env)
     assert len(mastodon_server.statuses) == len(expected)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from attrap.errors import PublishError
 from attrap.mastodon import MastodonChannel, RetryablePublishError
-from attrap.model import Alert
+from attrap.model import Alert, Details
 from attrap.render import post_length, render_post
 from tests.mastoserver import MastoServer
 
@@ -89,10 +90,23 @@ def test_every_rendered_post_is_accepted(limit):
         "https://www.bouches-du-rhone.gouv.fr/contenu/telechargement/55010/381200/file/"
         "recueil-13-2025-300%20du%205%20d%C3%A9cembre%202025.pdf#page=3",
         date(2025, 12, 4),
+        details=Details(
+            places=["Gare de Lyon, hall 1, parvis, quais et accès depuis la rue de Bercy " * 4],
+            event="concerts au stade de France",
+            start=datetime(2025, 12, 12, 10, tzinfo=ZoneInfo("Europe/Paris")),
+            end=datetime(2025, 12, 24, 22, tzinfo=ZoneInfo("Europe/Paris")),
+            service="La Régie autonome des transports parisiens",
+            cameras=118,
+        ),
+        flags=["Hors de toute période d'expérimentation légale (prolongation non adoptée : projet de loi)"],
     )
     text = render_post(alert, max_characters=limit)
     assert post_length(text) <= limit
-    assert alert.url in text and "#VSA #Technopolice #dep13" in text and "Signé le 4 décembre 2025" in text
+    assert alert.url in text and "#VSA #Technopolice #dep13" in text
+    assert ("Signé le 4 décembre 2025" in text) == (limit == 500)  # the signature date gives way first
+    assert "🗓 du 12 décembre 2025 à 10h00 au 24 décembre 2025 à 22h00" in text
+    assert "⚠️ Hors de toute période d'expérimentation légale" in text
+    assert ("118 caméras" in text) == (limit == 500)
     assert "…" in text and "@tout" not in text.replace("@\u200b", "")
     with MastoServer(max_characters=limit) as s:
         MastodonChannel(s.base_url, TOKEN).post(text, idempotency_key="r")
