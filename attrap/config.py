@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,21 +14,31 @@ PROJECT_URL = "https://github.com/attrap-bot/attrap"
 USER_AGENT = f"attrap/{__version__} (+{PROJECT_URL}; veille des recueils des actes administratifs)"
 
 
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
 @dataclass
 class MastodonSettings:
-    """One Mastodon account to post to. The token is never shown (repr=False)."""
+    """One Mastodon account to post to (a channel). The token is never shown (repr=False).
+
+    ``categories`` (None: every category marked ``publish``) and ``departments`` (None: all)
+    choose which flagged decrees the channel posts.
+    """
 
     api_base_url: str
     access_token: str = field(repr=False)
     visibility: str = "public"
     name: str = "default"
+    categories: tuple[str, ...] | None = None
+    departments: tuple[str, ...] | None = None
 
 
 @dataclass
 class Settings:
     data_dir: Path
     database_url: str
-    mastodon: MastodonSettings | None = None
+    #: the Mastodon channels posts go to (none: posting is a dry run)
+    channels: list[MastodonSettings] = field(default_factory=list)
     #: seconds between two requests to the same host
     request_delay: float = 3.0
     user_agent: str = USER_AGENT
@@ -55,18 +66,23 @@ class Settings:
         env = dict(os.environ) if env is None else env
         data = Path(data_dir or env.get("ATTRAP_DATA_DIR") or "./data")
         url = database_url or env.get("ATTRAP_DATABASE_URL") or f"sqlite:///{data / 'attrap.db'}"
-        mastodon = None
+        channels = []
         base, token = env.get("MASTODON_API_BASE_URL"), env.get("MASTODON_ACCESS_TOKEN")
         if base and token:
-            mastodon = MastodonSettings(
-                api_base_url=base,
-                access_token=token,
-                visibility=env.get("MASTODON_VISIBILITY", "public"),
-            )
+            visibility = env.get("MASTODON_VISIBILITY", "public")
+            if visibility not in VISIBILITIES:
+                raise ConfigError(f"MASTODON_VISIBILITY must be one of {', '.join(VISIBILITIES)}")
+            channels.append(MastodonSettings(api_base_url=base, access_token=token, visibility=visibility))
+        channels_file = env.get("ATTRAP_CHANNELS_FILE") or (data / "channels.toml")
+        if env.get("ATTRAP_CHANNELS_FILE") or Path(channels_file).is_file():
+            channels += load_channels(Path(channels_file), env)
+        names = [c.name for c in channels]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"two channels have the same name: {sorted(names)}")
         return cls(
             data_dir=data,
             database_url=url,
-            mastodon=mastodon,
+            channels=channels,
             request_delay=_number(env, "ATTRAP_REQUEST_DELAY", 3.0, float),
             workers=_number(env, "ATTRAP_WORKERS", os.cpu_count() or 1, int),
             read_timeout=_number(env, "ATTRAP_READ_TIMEOUT", 1800.0, float),
@@ -85,3 +101,72 @@ def _number(env: dict[str, str], name: str, default, kind):
     if number < 0:
         raise ConfigError(f"{name} must not be negative") from None
     return number
+
+
+_CHANNEL_KEYS = {
+    "name",
+    "api_base_url",
+    "access_token",
+    "access_token_env",
+    "visibility",
+    "categories",
+    "departments",
+}
+
+
+def load_channels(path: Path, env: dict[str, str]) -> list[MastodonSettings]:
+    """Channels from a TOML file that only its owner may read (it may hold tokens).
+
+    Each ``[[channel]]`` has ``name``, ``api_base_url``, ``access_token`` or
+    ``access_token_env`` (the name of an environment variable holding it), and optionally
+    ``visibility``, ``categories`` and ``departments``. Errors name the file and the channel,
+    never a token.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the channels file ({exc.strerror})") from None
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path}: the channels file holds access tokens and is readable by others "
+            f"(mode {mode & 0o777:o}); run: chmod 600 {path}"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({type(exc).__name__})") from None
+    out = []
+    for i, item in enumerate(data.get("channel", []), start=1):
+        name = item.get("name") or f"#{i}"
+        where = f"{path}: channel {name!r}"
+        if unknown := set(item) - _CHANNEL_KEYS:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
+        if not item.get("name") or not item.get("api_base_url"):
+            raise ConfigError(f"{where}: needs a name and an api_base_url")
+        token = item.get("access_token")
+        if token is None and (var := item.get("access_token_env")):
+            token = env.get(var)
+            if not token:
+                raise ConfigError(f"{where}: the environment variable {var} is not set")
+        if not token:
+            raise ConfigError(f"{where}: needs access_token or access_token_env")
+        visibility = item.get("visibility", "public")
+        if visibility not in VISIBILITIES:
+            raise ConfigError(f"{where}: visibility must be one of {', '.join(VISIBILITIES)}")
+        cats, deps = item.get("categories"), item.get("departments")
+        for key, value in (("categories", cats), ("departments", deps)):
+            if value is not None and (
+                not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            ):
+                raise ConfigError(f"{where}: {key} must be a list of strings")
+        out.append(
+            MastodonSettings(
+                api_base_url=item["api_base_url"],
+                access_token=token,
+                visibility=visibility,
+                name=item["name"],
+                categories=tuple(cats) if cats is not None else None,
+                departments=tuple(deps) if deps is not None else None,
+            )
+        )
+    return out

@@ -21,7 +21,7 @@ def run_demo(
     show: Callable[[str, str], None] | None = None,
 ) -> int:
     """Serve fixtures/sites/pref13 on 127.0.0.1, scan it and print the posts (dry run)."""
-    settings.mastodon = None  # the demo never posts for real
+    settings.channels = []  # the demo never posts for real
     settings.request_delay = 0.0  # our own loopback server: no politeness delay needed
     root = data_dir("fixtures/sites") / DEMO_SOURCE
     with FixtureServer(root, port=port) as server:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from attrap.classify import Ruleset
 from attrap.config import Settings
 from attrap.details import assess, load_windows
-from attrap.errors import PublishError
+from attrap.errors import ConfigError, PublishError
 from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.render import render_post
 from attrap.sources import Source
@@ -58,11 +58,20 @@ class Publisher:
         ]
         self.windows = load_windows()
         self.channels: dict[str, MastodonChannel] = {}
-        if settings.mastodon:
-            m = settings.mastodon
+        #: per channel: the categories it posts, and the sources it posts from (None: all)
+        self.routes: dict[str, tuple[list[str], set[str] | None]] = {}
+        for m in settings.channels:
             self.channels[m.name] = MastodonChannel(
                 m.api_base_url, m.access_token, visibility=m.visibility, name=m.name
             )
+            cats = [c for c in (m.categories or self.categories) if c in ruleset.categories]
+            if m.categories and len(cats) != len(m.categories):
+                unknown = sorted(set(m.categories) - set(cats))
+                raise ConfigError(f"channel {m.name!r}: unknown categories {unknown}")
+            sources_ok = None
+            if m.departments is not None:
+                sources_ok = {s.id for s in sources.values() if s.department in m.departments}
+            self.routes[m.name] = (cats, sources_ok)
 
     @property
     def is_dry_run(self) -> bool:
@@ -71,8 +80,8 @@ class Publisher:
     def queue(self, decree_ids: Sequence[int], *, hold: bool = False, dry_run: bool = False) -> int:
         """Put the flagged decrees' posts in the outbox; ``hold`` records them unposted."""
         added = 0
-        for name in self.channels:
-            added += self.store.queue_posts(decree_ids, name, self.categories, hold=hold)
+        for name, (categories, source_ids) in self.routes.items():
+            added += self.store.queue_posts(decree_ids, name, categories, hold=hold, source_ids=source_ids)
         if dry_run or self.is_dry_run:
             added += self.store.queue_posts(decree_ids, DRY_RUN, self.categories, hold=hold)
         return added

@@ -296,15 +296,25 @@ class Store:
 
     # -- posts --------------------------------------------------------------------------------
     def queue_posts(
-        self, decree_ids: Sequence[int], channel: str, categories: Sequence[str], *, hold: bool
+        self,
+        decree_ids: Sequence[int],
+        channel: str,
+        categories: Sequence[str],
+        *,
+        hold: bool,
+        source_ids: set[str] | None = None,
     ) -> int:
-        """Put one post per flagged decree and channel in the outbox (once, ever)."""
+        """Put one post per flagged decree and channel in the outbox (once, ever).
+
+        Only decrees of ``categories`` (the channel's order decides which category a decree of
+        several is posted as) and, when given, from ``source_ids``.
+        """
         added = 0
         with self.session() as s:
             for decree_id in decree_ids:
                 d = s.get_one(DecreeRow, decree_id)
-                wanted = [c for c in d.categories if c in categories]
-                if not wanted:
+                wanted = [c for c in categories if c in d.categories]
+                if not wanted or (source_ids is not None and d.recueil.source_id not in source_ids):
                     continue
                 exists = s.scalar(select(Post.id).where(Post.decree_id == decree_id, Post.channel == channel))
                 if exists:
