@@ -346,8 +346,103 @@ def run(
     """The scheduler: scans SOURCE... (default: all) periodically and publishes, until SIGTERM."""
     from attrap.scheduler import run_forever
 
+    if logging.getLogger("attrap").getEffectiveLevel() > logging.INFO:
+        logging.getLogger("attrap").setLevel(logging.INFO)  # a daemon says what it does
+
     chosen = _pick_sources(source_ids, not source_ids, base_url)
     run_forever(settings, chosen, interval=interval, publish_every=publish_every)
+
+
+@main.group()
+def db() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@_common
+def db_upgrade(settings: Settings) -> None:
+    """Apply the migrations the database lacks (also done automatically on start)."""
+    from attrap.store import Store
+
+    store = Store(settings.database_url, upgrade=False)
+    try:
+        before, after = store.upgrade()
+    finally:
+        store.close()
+    if before == after:
+        click.echo(f"database schema is up to date (version {after})")
+    else:
+        click.echo(f"database schema upgraded from {before or 'empty'} to {after}")
+
+
+@db.command("current")
+@_common
+def db_current(settings: Settings) -> None:
+    """Print the database schema version."""
+    from attrap.store import SCHEMA_HEAD, Store
+
+    store = Store(settings.database_url, upgrade=False)
+    try:
+        version = store.schema_version()
+    finally:
+        store.close()
+    state = "up to date" if version == SCHEMA_HEAD else f"needs upgrade to {SCHEMA_HEAD}"
+    click.echo(f"{version or 'empty'} ({state})")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--source", "source_ids", multiple=True, help="Only this source (repeatable).")
+@click.option("--since", help="Only decrees signed (or published) on or after YYYY-MM-DD.")
+@click.option("--category", help="Only decrees flagged with this category.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def search(
+    settings: Settings,
+    query: str,
+    source_ids: tuple[str, ...],
+    since: str | None,
+    category: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Full-text search of every stored decree: words, "quoted phrases", AND, OR, NOT (or -word)."""
+    from attrap.store import Store
+
+    try:
+        since_date = parse_since(since)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
+    store = Store(settings.database_url)
+    try:
+        rows = store.search(query, source_ids=source_ids, since=since_date, category=category, limit=limit)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="QUERY") from None
+    finally:
+        store.close()
+    names = {s.id: s.name for s in registry().values()}
+    results = [
+        {
+            "id": d.id,
+            "title": d.title,
+            "source_id": d.recueil.source_id,
+            "prefecture": names.get(d.recueil.source_id, d.recueil.source_id),
+            "date": d.signed_on or d.recueil.published,
+            "categories": d.categories,
+            "link": d.link,
+        }
+        for d in rows
+    ]
+    if as_json:
+        _dump(results)
+        return
+    if not results:
+        click.echo("no decree matches")
+    for r in results:
+        when = r["date"].isoformat() if r["date"] else "date unknown"
+        cats = f" [{', '.join(r['categories'])}]" if r["categories"] else ""
+        click.echo(f"{when}  {r['prefecture']}{cats}\n  {r['title']}\n  {r['link']}")
 
 
 @main.command()

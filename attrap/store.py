@@ -7,6 +7,7 @@ passes through is a column a person can query with plain SQL.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import regex
 from sqlalchemy import (
     JSON,
     Date,
@@ -23,10 +25,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    cast,
+    column,
     create_engine,
     event,
     func,
+    inspect,
+    literal_column,
     select,
+    table,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -36,8 +43,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from attrap.health import assess
 from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink
 
-#: PostgreSQL advisory lock key held while creating the schema
+log = logging.getLogger(__name__)
+
+#: PostgreSQL advisory lock key held while migrating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
+#: the schema version this code needs (the newest migration in attrap/migrations/versions)
+SCHEMA_HEAD = "0003"
+# PostgreSQL full-text search: a French tsvector of the lower-cased, accent-folded title and text
+# (translate() is immutable, so it can be indexed; unaccent() is not, and needs an extension).
+_ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa"
+PG_SEARCH_VECTOR = (
+    f"to_tsvector('french', translate(lower({{t}}title || ' ' || {{t}}text), '{_ACCENTED}', '{_PLAIN}'))"
+)
+_PG_FOLD = str.maketrans(_ACCENTED, _PLAIN)
 #: how many times a recueil that failed to download or read is tried again
 MAX_ATTEMPTS = 5
 
@@ -173,29 +191,52 @@ def idempotency_key(decree_id: int, url: str, first_page: int, channel: str) -> 
 class Store:
     """Thin repository over the database; every method is one short transaction."""
 
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, upgrade: bool = True):
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
         self.engine: Engine = create_engine(url, echo=echo)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._create_schema()
+        if upgrade:
+            self.upgrade()
 
-    def _create_schema(self) -> None:
-        """Create missing tables; safe when several processes start at once."""
-        for attempt in range(3):
+    def schema_version(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Apply the migrations the database lacks (Alembic); safe when several processes start
+        at once. Returns (version before, version after) and logs the change."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+
+        cfg = Config()
+        cfg.set_main_option("script_location", "attrap:migrations")
+        for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-                    Base.metadata.create_all(conn)
-                return
+                    before = MigrationContext.configure(conn).get_current_revision()
+                    if before == SCHEMA_HEAD:
+                        return before, before
+                    cfg.attributes["connection"] = conn
+                    if before is None and inspect(conn).has_table("decrees"):
+                        command.stamp(cfg, "0001")  # created by attrap 0.1, before migrations
+                    command.upgrade(cfg, "head")
+                    after = MigrationContext.configure(conn).get_current_revision()
+                log.info("database schema upgraded from %s to %s", before or "empty", after)
+                return before, after
             except (IntegrityError, OperationalError, ProgrammingError):
-                # another process created the same table between our check and our CREATE
-                if attempt == 2:
+                # SQLite: another process holds the write lock, or created a table meanwhile
+                if attempt == 4:
                     raise
-                time.sleep(0.2)
+                time.sleep(0.3 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -391,6 +432,42 @@ class Store:
                 _ = d.recueil  # load before the session closes
             return rows
 
+    def search(
+        self,
+        query: str,
+        *,
+        source_ids: Sequence[str] | None = None,
+        since: date | None = None,
+        category: str | None = None,
+        limit: int = 50,
+    ) -> list[DecreeRow]:
+        """Decrees whose title or text match ``query`` (words, "quoted phrases", AND, OR, NOT or
+        -word), best first; case and accents ignored."""
+        terms = parse_query(query)
+        if not terms:
+            raise ValueError("empty search")
+        with self.session() as s:
+            q = select(DecreeRow).join(Recueil)
+            if self.engine.dialect.name == "sqlite":
+                fts = table("decrees_fts", column("rowid"), column("rank"))
+                q = q.join(fts, fts.c.rowid == DecreeRow.id).where(text("decrees_fts MATCH :match"))
+                q = q.order_by(fts.c.rank, DecreeRow.id.desc()).params(match=_fts5_query(terms))
+            else:
+                vector = literal_column(PG_SEARCH_VECTOR.format(t="decrees."))
+                tsq = func.websearch_to_tsquery("french", _websearch_query(terms))
+                q = q.where(vector.op("@@")(tsq))  # type: ignore[attr-defined]
+                q = q.order_by(func.ts_rank(vector, tsq).desc(), DecreeRow.id.desc())
+            if source_ids:
+                q = q.where(Recueil.source_id.in_(list(source_ids)))
+            if since:
+                q = q.where(func.coalesce(DecreeRow.signed_on, Recueil.published) >= since)
+            if category:
+                q = q.where(cast(DecreeRow.categories, String).like(f'%"{category}"%'))
+            rows = list(s.scalars(q.limit(limit)))
+            for d in rows:
+                _ = d.recueil
+            return rows
+
     def posts(self, status: str | None = None) -> list[Post]:
         with self.session() as s:
             q = select(Post).order_by(Post.id)
@@ -449,6 +526,51 @@ class Store:
                     )
                 )
         return out
+
+
+_QUERY_TOKEN = regex.compile(r'"[^"]*"?|\S+')
+
+
+def parse_query(query: str) -> list[tuple[str, str]]:
+    """("word"|"phrase"|"op", value) tokens of a search: AND (implicit), OR, NOT / -word, "…"."""
+    out: list[tuple[str, str]] = []
+    for tok in _QUERY_TOKEN.findall(query):
+        if tok.startswith('"'):
+            words = regex.findall(r"\w+", tok)
+            if words:
+                out.append(("phrase", " ".join(words)))
+        elif tok in ("AND", "OR", "NOT"):
+            out.append(("op", tok))
+        elif tok.startswith("-") and len(tok) > 1:
+            out += [("op", "NOT")] + [("word", w) for w in regex.findall(r"\w+", tok[1:])[:1]]
+        else:
+            out += [("word", w) for w in regex.findall(r"\w+", tok)]
+    # operators need a term on each side; NOT needs one on its left (FTS5 NOT is binary)
+    clean: list[tuple[str, str]] = []
+    for i, (kind, value) in enumerate(out):
+        if kind == "op":
+            if not clean or clean[-1][0] == "op" or i + 1 == len(out) or out[i + 1][0] == "op":
+                continue
+        clean.append((kind, value))
+    return clean
+
+
+def _fts5_query(terms: list[tuple[str, str]]) -> str:
+    return " ".join(v if k == "op" else '"' + v.replace('"', "") + '"' for k, v in terms)
+
+
+def _websearch_query(terms: list[tuple[str, str]]) -> str:
+    parts = []
+    for kind, value in terms:
+        if kind != "op":
+            value = value.lower().translate(_PG_FOLD)
+        if kind == "op":
+            parts.append({"AND": "", "OR": "or", "NOT": "-"}[value])
+        elif kind == "phrase":
+            parts.append(f'"{value}"')
+        else:
+            parts.append(value)
+    return " ".join(p for p in parts if p).replace("- ", "-")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,0 +1,1 @@
+"""Alembic migrations of attrap's database (applied by ``attrap db upgrade`` and on start)."""
