@@ -455,5 +455,70 @@ def demo(settings: Settings, port: int) -> None:
     run_demo(settings, port=port, echo=click.echo, show=_show_post)
 
 
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv", "atom"]), default="json", show_default=True
+)
+@click.option("--category", help="Only decrees flagged with this category (drone, avs, videoprotection).")
+@click.option("--source", "source_id", help="Only decrees of this source (e.g. pref13).")
+@click.option("--department", help="Only decrees of this département's sources (e.g. 13, 2A, 971).")
+@click.option("--since", help="Only recueils published on or after YYYY-MM-DD.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout)."
+)
+@_common
+def export(
+    settings: Settings,
+    fmt: str,
+    category: str | None,
+    source_id: str | None,
+    department: str | None,
+    since: str | None,
+    output: Path | None,
+) -> None:
+    """The flagged decrees, newest first, as JSON, CSV or an Atom feed."""
+    from attrap.export import BadParameter, Catalog, Filter, parse_day
+    from attrap.export import export as render
+    from attrap.store import Store
+
+    store = Store(settings.database_url)
+    try:
+        f = Filter(category, source_id, department, parse_day(since) if since else None)
+        data = render(Catalog(store), fmt, f)
+    except BadParameter as exc:
+        raise click.BadParameter(str(exc).partition(": ")[2], param_hint=f"--{exc.param}") from None
+    finally:
+        store.close()
+    if output:
+        output.write_bytes(data)
+    else:
+        click.echo(data, nl=False)  # bytes: written as they are, UTF-8
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free one."
+)
+@_common
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Read-only HTTP server: Atom feeds and a JSON API of the flagged decrees (/openapi.json)."""
+    import signal
+
+    from attrap.web import serve as serve_http
+
+    if logging.getLogger("attrap").getEffectiveLevel() > logging.INFO:
+        logging.getLogger("attrap").setLevel(logging.INFO)  # a server logs its requests
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        serve_http(settings, host, port, on_ready=lambda url: click.echo(f"serving on {url}/"))
+    except KeyboardInterrupt:
+        pass
+
+
 if __name__ == "__main__":
     main()
