@@ -75,8 +75,9 @@ def main() -> None:
 #: the fixture that covers each site family (README, "Sources")
 FAMILY_FIXTURES = {
     "dsfr-cards": "fixtures/sites/pref13",
-    "dsfr-select": "none yet",
+    "dsfr-select": "fixtures/sites/pref35",
     "dsfr-specific": "none yet",
+    "prefecture-police": "fixtures/sites/pp",
 }
 
 

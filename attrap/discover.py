@@ -1,9 +1,18 @@
 """Discovery: walk a prefecture's RAA pages and list the PDFs found there.
 
 The generic engine knows the State design system (DSFR) that most prefecture sites share: year
-and month cards, pagers, download groups and single download links. A source only says where
-its RAA pages are and, in ``settings``, what departs from the defaults. A scraper yields
-"a PDF at this URL, named so, published then"; it never downloads, reads or posts.
+and month cards, pagers, select menus of years or months, download groups and single download
+links. A source only says where its RAA pages are and, in ``settings``, what departs from the
+defaults. A scraper yields "a PDF at this URL, named so, published then"; it never downloads,
+reads or posts.
+
+Select menus (``div.fr-select-group select.fr-select``) come in two kinds. Where the options'
+values are paths ("Publications/RAA/Annee-2026"), each is a page to open, as the site's own
+script does. Otherwise the menu's form is submitted once per option, as a browser would: to the
+form's action (the page itself when it has none), with its method, its hidden inputs and the
+option's value under the select's name; a select outside any form is posted back to its page
+under its id. Options are dated by their title and text ("Juillet 2024", "RAA année 2024"), and
+those older than ``--since`` are never requested.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import regex
 from bs4 import BeautifulSoup, Tag
@@ -39,6 +48,14 @@ DEFAULTS: dict[str, Any] = {
     "follow_prefixes": None,
     "max_pages": 300,
     "max_depth": 6,
+    # select menus whose options lead to periods (years, months, recueils)
+    "select": "select.fr-select",
+    # the form a select belongs to, when it is not the select's own <form> (or form= attribute)
+    "select_form": None,
+    # "auto": "navigate" when every option value is a path or URL, else "submit" the form
+    "select_mode": "auto",
+    # only use selects where some option names a year or a month (a "sort by" menu is not one)
+    "select_dated_only": True,
 }
 
 _PDF_HREF = regex.compile(r"(\.pdf$)|(/contenu/telechargement/)|(/irecontenu/telechargement/)", regex.I)
@@ -68,6 +85,16 @@ class _Todo:
     year: int | None
     month: int | None
     depth: int
+    #: "GET", or "POST" with ``data`` for a form posted back
+    method: str = "GET"
+    data: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """What makes two requests the same one (a form posted with other values is another)."""
+        if self.method == "GET":
+            return _page_key(self.url)
+        return f"{self.method} {_page_key(self.url)} {urlencode(self.data)}"
 
 
 def _before(since: date | None, year: int | None, month: int | None) -> bool:
@@ -93,7 +120,7 @@ class DsfrEngine:
         queue = deque(_Todo(u, None, None, 0) for u in source.urls)
         while queue:
             todo = queue.popleft()
-            key = _page_key(todo.url)
+            key = todo.key
             if key in seen_pages:
                 continue
             if len(seen_pages) >= cfg["max_pages"]:
@@ -101,7 +128,10 @@ class DsfrEngine:
                 break
             seen_pages.add(key)
             try:
-                page = fetcher.get_page(todo.url)
+                if todo.method == "POST":
+                    page = fetcher.post_page(todo.url, dict(todo.data))
+                else:
+                    page = fetcher.get_page(todo.url)
             except FetchError as exc:
                 crawl.errors.append(str(exc))
                 log.warning("%s", exc)
@@ -116,8 +146,10 @@ class DsfrEngine:
                 crawl.links.append(link)
             if todo.depth >= cfg["max_depth"]:
                 continue
-            for child in self.children(content, page.url, todo, cfg, crawl):
-                if _page_key(child.url) in seen_pages or _PDF_HREF.search(urlsplit(child.url).path):
+            children = self.children(content, page.url, todo, cfg, crawl)
+            children += self.select_children(content, page.url, todo, cfg, crawl)
+            for child in children:
+                if child.key in seen_pages or _PDF_HREF.search(urlsplit(child.url).path):
                     continue
                 if not any(urlsplit(child.url).path.startswith(p) for p in prefixes):
                     continue
@@ -150,6 +182,32 @@ class DsfrEngine:
                 out.append(_Todo(url, year, month, parent.depth + 1))
         return out
 
+    def select_children(
+        self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
+    ) -> list[_Todo]:
+        """One request per option of the page's select menus (see the module's docstring)."""
+        out = []
+        for select in content.select(cfg["select"]) if cfg["select"] else ():
+            options = [
+                (value, _option_period(option, value, parent))
+                for option in select.find_all("option")
+                if (value := str(option.get("value") or "").strip()) and not option.has_attr("disabled")
+            ]
+            if not options or (cfg["select_dated_only"] and not any(y or m for _, (y, m) in options)):
+                continue
+            mode = cfg["select_mode"]
+            if mode == "auto":
+                mode = "navigate" if all(_is_path(v) for v, _ in options) else "submit"
+            submit = None if mode == "navigate" else _Form.of(select, content, base, cfg["select_form"])
+            for value, (year, month) in options:
+                crawl.listing_links += 1
+                if submit is None:  # a path from the site's root, usually without its leading "/"
+                    url = value if value.startswith(("http://", "https://")) else "/" + value.lstrip("/")
+                    out.append(_Todo(urljoin(base, url), year, month, parent.depth + 1))
+                else:
+                    out.append(submit.todo(value, year, month, parent.depth + 1))
+        return out
+
     def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
         """Every link to a PDF in the page's content, with its title and publication date."""
         out = []
@@ -175,6 +233,74 @@ class DsfrEngine:
                 )
             )
         return out
+
+
+@dataclass(frozen=True)
+class _Form:
+    """How to submit a select menu: where, how, and with which other fields."""
+
+    action: str
+    method: str
+    field: str
+    fixed: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, select: Tag, content: Tag, base: str, form_selector: str | None) -> _Form:
+        form = None
+        if form_selector:
+            form = content.select_one(form_selector)
+        elif select.get("form"):
+            form = content.find("form", id=str(select["form"]))
+        if form is None:
+            form = select.find_parent("form")
+        field = str(select.get("name") or select.get("id") or "")
+        if form is None:  # no form: posted back to the page under the select's id
+            return cls(base, "POST", field, ())
+        fixed: list[tuple[str, str]] = []
+        for el in form.select("input[name], select[name]"):
+            name = str(el["name"])
+            kind = str(el.get("type") or "").lower()
+            if el is select or el.has_attr("disabled"):
+                continue
+            if el.name == "select":  # another menu of the same form keeps its chosen option
+                chosen = el.select_one("option[selected]") or el.find("option")
+                fixed.append((name, str(chosen.get("value") or "") if isinstance(chosen, Tag) else ""))
+            elif kind in ("hidden", "text", "search", ""):
+                fixed.append((name, str(el.get("value") or "")))
+            elif kind in ("checkbox", "radio") and el.has_attr("checked"):
+                fixed.append((name, str(el.get("value") or "on")))
+        submit = form.select_one("[type=submit][name]")
+        if submit is not None:  # the button that submits the form is sent too
+            fixed.append((str(submit["name"]), str(submit.get("value") or "")))
+        action = urljoin(base, str(form.get("action") or "").strip())
+        method = "POST" if str(form.get("method") or "get").lower() == "post" else "GET"
+        return cls(action, method, field, tuple(fixed))
+
+    def todo(self, value: str, year: int | None, month: int | None, depth: int) -> _Todo:
+        data = (*self.fixed, (self.field, value))
+        if self.method == "GET":  # the form's fields replace the action's query
+            return _Todo(f"{self.action.split('?', 1)[0]}?{urlencode(data)}", year, month, depth)
+        return _Todo(self.action, year, month, depth, "POST", data)
+
+
+def _is_path(value: str) -> bool:
+    return "/" in value or value.startswith(("http://", "https://"))
+
+
+def _option_period(option: Tag, value: str, parent: _Todo) -> tuple[int | None, int | None]:
+    """(year, month) an option stands for: "RAA année 2024", "Juillet 2024", "… du 1er juillet 2025"."""
+    label = f"{option.get('title') or ''} {option.get_text(' ', strip=True)}"
+    day = find_date(label)
+    if day is not None:
+        return day.year, day.month
+    year, month = find_period(label)
+    if year is None and month is None:
+        year, month = find_period(unquote(value).rsplit("/", 1)[-1])
+    if year is None and month is not None:
+        year = parent.year
+    if year is None:
+        year, month = parent.year, parent.month
+    return year, month
 
 
 def _page_key(url: str) -> str:
@@ -217,11 +343,28 @@ def _card_date(a: Tag) -> date | None:
     return find_date(details)
 
 
+#: engines built in; a site that truly differs gets its own module ``scrapers/<engine>.py``
 ENGINES: dict[str, Callable[[], Engine]] = {"dsfr": DsfrEngine}
 
 
 def engine_for(source: Source) -> Engine:
+    """The engine a source names: built in, or the ``ENGINE`` of ``scrapers/<name>.py``."""
+    factory = ENGINES.get(source.engine) or _scraper_engine(source.engine)
+    if factory is None:
+        raise ValueError(f"{source.id}: unknown engine {source.engine!r}")
+    return factory()
+
+
+def _scraper_engine(name: str) -> Callable[[], Engine] | None:
+    """``scrapers.<name>.ENGINE``, imported on first use (engine names are module names)."""
+    import importlib
+
+    if not regex.fullmatch(r"[a-z][a-z0-9_]*", name):
+        return None
     try:
-        return ENGINES[source.engine]()
-    except KeyError:
-        raise ValueError(f"{source.id}: unknown engine {source.engine!r}") from None
+        module = importlib.import_module(f"scrapers.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"scrapers.{name}":
+            raise  # the module exists but one of its imports is missing
+        return None
+    return getattr(module, "ENGINE", None)

@@ -5,6 +5,11 @@ them, robots.txt honoured, an honest User-Agent, timeouts, bounded retries honou
 Retry-After on 429 and 503, a size cap on every body, and redirects that may not leave the
 source's hosts. A PDF download that is not a PDF (an HTML error page, an anti-bot challenge)
 is an error, never a document.
+
+Listing pages are fetched conditionally: the ETag and Last-Modified of each page are kept by a
+:class:`ValidatorStore` (the database, across runs), sent back as If-None-Match and
+If-Modified-Since, and a 304 answer reuses the body kept with them. Only GET is conditional; a
+form posted back is always sent again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -69,6 +75,43 @@ class Page:
     status: int
     text: str
 
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304 and ``text`` is the body kept from a previous run."""
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What a conditional GET needs of a page fetched before: its validators and its body."""
+
+    etag: str | None
+    last_modified: str | None
+    #: where the request ended after redirects: relative links resolve against it
+    final_url: str
+    body: str
+
+
+class ValidatorStore(Protocol):
+    """Keeps the validators of listing pages, by requested URL (attrap.store.Store is one)."""
+
+    def get_validator(self, url: str) -> Validator | None: ...
+
+    def put_validator(self, source_id: str, url: str, validator: Validator) -> None: ...
+
+
+class MemoryValidators:
+    """A ValidatorStore that lives as long as the process (benchmarks, tests)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Validator] = {}
+
+    def get_validator(self, url: str) -> Validator | None:
+        return self._data.get(url)
+
+    def put_validator(self, source_id: str, url: str, validator: Validator) -> None:
+        self._data[url] = validator
+
 
 @dataclass(frozen=True)
 class Download:
@@ -93,8 +136,10 @@ class Fetcher:
         backoff: float = 2.0,
         throttle: HostThrottle = THROTTLE,
         transport: httpx.BaseTransport | None = None,
+        validators: ValidatorStore | None = None,
     ):
         self.source_id = source_id
+        self.validators = validators
         self.allowed_hosts = frozenset(allowed_hosts)
         self.delay = delay
         self.max_retries = max_retries
@@ -102,6 +147,8 @@ class Fetcher:
         self.throttle = throttle
         self.requests = 0
         self.bytes = 0
+        #: listing pages answered 304 Not Modified (their kept body was reused)
+        self.not_modified = 0
         self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
         self.client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept-Language": "fr"},
@@ -135,13 +182,13 @@ class Fetcher:
         key = f"{u.scheme}://{u.netloc.decode()}"
         if key not in self._robots:
             # RFC 9309: no robots.txt (4xx) allows everything; a server error disallows the crawl.
-            resp = self._send("GET", f"{key}/robots.txt", max_bytes=512 * 1024, retries=1)
-            if resp.status_code >= 500:
-                raise self.error(f"robots.txt answered {resp.status_code}", f"{key}/robots.txt")
+            robots = self._get_text(f"{key}/robots.txt", max_bytes=512 * 1024, retries=1)
+            if robots.status >= 500:
+                raise self.error(f"robots.txt answered {robots.status}", f"{key}/robots.txt")
             parser = None
-            if resp.status_code < 400:
+            if robots.status < 400:
                 parser = urllib.robotparser.RobotFileParser()
-                parser.parse(resp.text.splitlines())
+                parser.parse(robots.text.splitlines())
             self._robots[key] = parser
         parser = self._robots[key]
         agent = self.client.headers["User-Agent"]
@@ -214,14 +261,38 @@ class Fetcher:
             resp._content = b"".join(chunks)  # the head only when streamed to a file
             return resp
 
+    def _get_text(self, url: str, *, max_bytes: int, retries: int | None = None) -> Page:
+        """GET a text resource, conditionally when validators are kept for ``url``.
+
+        A 304 gives back the kept body (``Page.status`` 304); a 200 with an ETag or a
+        Last-Modified is kept for next time. Other statuses are returned as they are.
+        """
+        kept = self.validators.get_validator(url) if self.validators else None
+        headers = {}
+        if kept and kept.etag:
+            headers["If-None-Match"] = kept.etag
+        if kept and kept.last_modified:
+            headers["If-Modified-Since"] = kept.last_modified
+        resp = self._send("GET", url, max_bytes=max_bytes, retries=retries, headers=headers)
+        if resp.status_code == 304 and kept is not None:
+            self.not_modified += 1
+            return Page(url=kept.final_url, status=304, text=kept.body)
+        page = Page(url=str(resp.url), status=resp.status_code, text=resp.text)
+        etag, last_modified = resp.headers.get("etag"), resp.headers.get("last-modified")
+        if resp.status_code == 200 and self.validators is not None and (etag or last_modified):
+            self.validators.put_validator(
+                self.source_id, url, Validator(etag, last_modified, page.url, page.text)
+            )
+        return page
+
     def get_page(self, url: str) -> Page:
-        """An HTML listing page; FetchError unless it answers 200."""
+        """An HTML listing page; FetchError unless it answers 200 (or 304 to a conditional GET)."""
         if not self.allowed_by_robots(url):
             raise self.error("disallowed by robots.txt", url)
-        resp = self._send("GET", url, max_bytes=MAX_PAGE_BYTES)
-        if resp.status_code != 200:
-            raise self.error(f"HTTP {resp.status_code}", url)
-        return Page(url=str(resp.url), status=resp.status_code, text=resp.text)
+        page = self._get_text(url, max_bytes=MAX_PAGE_BYTES)
+        if page.status not in (200, 304):
+            raise self.error(f"HTTP {page.status}", url)
+        return page
 
     def post_page(self, url: str, data: dict[str, str]) -> Page:
         """A form posted back to a listing page (DSFR select menus)."""

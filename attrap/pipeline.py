@@ -91,6 +91,7 @@ class Attrap:
             allowed_hosts=source.hosts,
             user_agent=self.settings.user_agent,
             delay=self.settings.request_delay,
+            validators=self.store,
         )
         try:
             crawl = engine_for(source).discover(source, fetcher, since=since)

@@ -19,10 +19,12 @@ from typing import Any
 import regex
 from sqlalchemy import (
     JSON,
+    Column,
     Date,
     DateTime,
     ForeignKey,
     String,
+    Table,
     Text,
     UniqueConstraint,
     cast,
@@ -40,6 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from attrap.fetch import Validator
 from attrap.health import assess
 from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink
 
@@ -48,7 +51,7 @@ log = logging.getLogger(__name__)
 #: PostgreSQL advisory lock key held while migrating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
 #: the schema version this code needs (the newest migration in attrap/migrations/versions)
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 # PostgreSQL full-text search: a French tsvector of the lower-cased, accent-folded title and text
 # (translate() is immutable, so it can be indexed; unaccent() is not, and needs an extension).
 _ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa"
@@ -526,6 +529,55 @@ class Store:
                     )
                 )
         return out
+
+    # -- HTTP validators (conditional requests) -----------------------------------------------
+    def get_validator(self, url: str) -> Validator | None:
+        """The ETag, Last-Modified and body kept for a listing page, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(HTTP_VALIDATORS).where(HTTP_VALIDATORS.c.url == url)).first()
+        if row is None:
+            return None
+        return Validator(row.etag, row.last_modified, row.final_url, row.body)
+
+    def put_validator(self, source_id: str, url: str, validator: Validator) -> None:
+        values = {
+            "source_id": source_id,
+            "etag": validator.etag,
+            "last_modified": validator.last_modified,
+            "final_url": validator.final_url,
+            "body": validator.body,
+            "checked_at": utcnow(),
+        }
+        t = HTTP_VALIDATORS
+        with self.engine.begin() as conn:
+            if conn.execute(t.update().where(t.c.url == url).values(**values)).rowcount:
+                return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(t.insert().values(url=url, **values))
+        except IntegrityError:  # another crawl stored it meanwhile: theirs is as good
+            pass
+
+    def forget_validators(self, source_id: str | None = None) -> int:
+        """Drop the kept validators (of one source): the next crawl fetches every page in full."""
+        t = HTTP_VALIDATORS
+        q = t.delete() if source_id is None else t.delete().where(t.c.source_id == source_id)
+        with self.engine.begin() as conn:
+            return conn.execute(q).rowcount
+
+
+#: ETag / Last-Modified and body per listing URL: a cache a full crawl rebuilds (migration 0004)
+HTTP_VALIDATORS = Table(
+    "http_validators",
+    Base.metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("source_id", String(64), nullable=False, index=True),
+    Column("etag", String(512)),
+    Column("last_modified", String(64)),
+    Column("final_url", String(2048), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
 
 
 _QUERY_TOKEN = regex.compile(r'"[^"]*"?|\S+')
