@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from attrap import logs
 from attrap.config import Settings
 from attrap.errors import AttrapError
 from attrap.frdates import format_period
@@ -35,11 +36,7 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("-v", "--verbose", is_flag=True, help="Log every request and decision.")
     @functools.wraps(f)
     def wrapper(data_dir: Path | None, database_url: str | None, verbose: bool, **kw: Any):
-        logging.basicConfig(
-            level=logging.DEBUG if verbose else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        logs.setup(verbose)
         try:
             return f(Settings.load(data_dir, database_url), **kw)
         except AttrapError as exc:

@@ -32,6 +32,7 @@ import httpx
 
 from attrap.config import USER_AGENT
 from attrap.errors import FetchError, NotAPdfError
+from attrap.logs import event
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ class Fetcher:
         for attempt in range(attempts):
             with self.throttle.lock(host):
                 self.throttle.wait(host, self.delay)
+                started, before = time.monotonic(), self.bytes
                 try:
                     resp = self._request(method, url, max_bytes=max_bytes, sink=sink, **kwargs)
                 except httpx.TransportError as exc:
@@ -218,6 +220,31 @@ class Fetcher:
                 finally:
                     self.throttle.done(host)
                     self.requests += 1
+            ms = round((time.monotonic() - started) * 1000)
+            if resp is None:
+                event(
+                    log,
+                    logging.DEBUG,
+                    self.source_id,
+                    "unreachable",
+                    url,
+                    method=method,
+                    error=failure,
+                    ms=ms,
+                )
+            else:
+                status, size = resp.status_code, self.bytes - before
+                event(
+                    log,
+                    logging.DEBUG,
+                    self.source_id,
+                    "fetched",
+                    url,
+                    method=method,
+                    status=status,
+                    bytes=size,
+                    ms=ms,
+                )
             if resp is not None and resp.status_code not in RETRY_STATUSES:
                 return resp
             if resp is not None:
@@ -229,7 +256,7 @@ class Fetcher:
                 wait = max(wait, _retry_after(resp.headers["retry-after"]))
             if wait > MAX_RETRY_WAIT:
                 break
-            log.info("%s: %s on %s, retrying in %.1f s", self.source_id, failure, url, wait)
+            event(log, logging.INFO, self.source_id, "retrying", url, failure=failure, wait=f"{wait:.1f}s")
             time.sleep(wait)
         raise self.error(f"{failure} after {attempt + 1} attempt(s)", url)
 

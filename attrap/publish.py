@@ -21,6 +21,7 @@ from attrap.classify import Ruleset
 from attrap.config import Settings
 from attrap.details import assess, load_windows
 from attrap.errors import ConfigError, PublishError
+from attrap.logs import event
 from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.render import render_post
 from attrap.sources import Source
@@ -133,6 +134,7 @@ class Publisher:
                     )
                     report.failed += 1
                     report.errors.append(str(exc))
+                    event(log, logging.WARNING, f"channel:{name}", "failed", post=post.id, error=exc)
                     continue
                 self.store.update_post(
                     post.id,
@@ -143,6 +145,7 @@ class Publisher:
                     attempts=post.attempts + 1,
                 )
                 report.posted += 1
+                event(log, logging.INFO, f"channel:{name}", "posted", sent.url, post=post.id)
         return report
 
     def _reconcile(self, post: Post, channel: MastodonChannel, text: str, report: PublishReport) -> bool:
@@ -158,7 +161,7 @@ class Publisher:
                 self.store.update_post(
                     post.id, status="posted", status_id=status_id, status_url=url, error=None
                 )
-                log.info("post %s was already published as %s", post.id, url)
+                event(log, logging.INFO, f"channel:{post.channel}", "already-posted", url, post=post.id)
                 return True
         return False
 
@@ -187,7 +190,8 @@ class Publisher:
             self.store.retry_later(post_id, str(exc), timedelta(seconds=wait))
             report.retrying += 1
         report.errors.append(str(exc))
-        log.warning("%s", exc)
+        outcome = "failed" if attempts + 1 >= MAX_POST_ATTEMPTS else "retrying"
+        event(log, logging.WARNING, "publish", outcome, post=post_id, error=exc)
 
 
 def _aware(when: datetime) -> datetime:

@@ -1,0 +1,45 @@
+"""Logs: one line per event with source, URL and outcome; nothing a PDF or a server sends can
+break a line; tokens never show."""
+
+from __future__ import annotations
+
+import re
+
+from attrap.logs import format_event
+from tests.conftest import run_cli
+
+
+def test_an_event_is_one_line_whatever_its_values_hold():
+    line = format_event(
+        "pref13", "failed", "https://example.gouv.fr/a b.pdf", error='HTTP 500\nfake ERROR line "x"', n=3
+    )
+    assert "\n" not in line and "\r" not in line
+    assert line.startswith("pref13 failed ")
+    assert '"https://example.gouv.fr/a b.pdf"' in line and "n=3" in line
+    assert 'error="HTTP 500\\nfake ERROR line \\"x\\""' in line
+
+
+def test_verbose_scan_logs_each_request_and_each_recueil(cli_env, fixture_site):
+    base = fixture_site.base_url
+    proc = run_cli("scan", "pref13", "--base-url", base, "--dry-run", "-v", env=cli_env)
+    lines = proc.stderr.splitlines()
+    fetched = [ln for ln in lines if " pref13 fetched " in ln]
+    assert any(f"{base}/Publications/RAA-et-Archives method=GET status=200" in ln for ln in fetched)
+    pdfs = {r.path for r in fixture_site.requests if r.path.endswith(".pdf")}
+    assert pdfs and all(any(p in ln for ln in fetched) for p in pdfs)
+    assert all(re.search(r" ms=\d+", ln) for ln in fetched)
+
+
+def test_quiet_by_default(cli_env, fixture_site):
+    proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    assert " fetched " not in proc.stderr
+
+
+def test_posts_are_logged_with_their_url_and_never_the_token(cli_env, fixture_site, mastodon_server):
+    token = "test-token"  # the account the test server knows
+    env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN=token)
+    proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "-v", env=env)
+    posted = [ln for ln in proc.stderr.splitlines() if " channel:default posted " in ln]
+    assert len(posted) == len(mastodon_server.statuses) > 0
+    assert all(mastodon_server.base_url in ln for ln in posted)
+    assert token not in proc.stdout + proc.stderr
