@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from attrap import logs
-from attrap.config import Settings
+from attrap.config import Settings, apply_config
 from attrap.errors import AttrapError
 from attrap.frdates import format_period
 from attrap.model import Details
@@ -66,7 +67,15 @@ def _show_post(channel: str, text: str) -> None:
 @click.group()
 @click.version_option(package_name="attrap")
 def main() -> None:
-    """Watch prefectures' RAA for algorithmic video-surveillance and police drone authorisations."""
+    """Watch prefectures' RAA for algorithmic video-surveillance and police drone authorisations.
+
+    Settings come from the command line, then the environment, then attrap.toml
+    ($ATTRAP_CONFIG, ./attrap.toml or /etc/attrap/attrap.toml), then the defaults.
+    """
+    try:  # before the command's own options are read, so their envvar defaults see the file
+        apply_config(os.environ)
+    except AttrapError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 #: the fixture that covers each site family (README, "Sources")
@@ -327,10 +336,20 @@ def status(settings: Settings, as_json: bool) -> None:
 @main.command()
 @click.argument("source_ids", nargs=-1, metavar="[SOURCE...]")
 @click.option(
-    "--interval", type=float, default=3600.0, show_default=True, help="Seconds between two scans of a source."
+    "--interval",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    envvar="ATTRAP_SCAN_INTERVAL",
+    help="Seconds between two scans of a source (env ATTRAP_SCAN_INTERVAL).",
 )
 @click.option(
-    "--publish-every", type=float, default=300.0, show_default=True, help="Seconds between two publishings."
+    "--publish-every",
+    type=float,
+    default=300.0,
+    show_default=True,
+    envvar="ATTRAP_PUBLISH_EVERY",
+    help="Seconds between two publishings (env ATTRAP_PUBLISH_EVERY).",
 )
 @click.option("--base-url", help="Replace scheme, host and port of the sources' URLs.")
 @_common

@@ -90,6 +90,73 @@ class Settings:
         )
 
 
+#: attrap.toml keys, by table, and the environment variable each one stands for
+FILE_KEYS: dict[str, dict[str, str]] = {
+    "": {"data_dir": "ATTRAP_DATA_DIR", "database_url": "ATTRAP_DATABASE_URL"},
+    "crawl": {"request_delay": "ATTRAP_REQUEST_DELAY"},
+    "read": {
+        "workers": "ATTRAP_WORKERS",
+        "timeout": "ATTRAP_READ_TIMEOUT",
+        "memory_mb": "ATTRAP_READ_MEMORY_MB",
+    },
+    "run": {"interval": "ATTRAP_SCAN_INTERVAL", "publish_every": "ATTRAP_PUBLISH_EVERY"},
+    "mastodon": {
+        "api_base_url": "MASTODON_API_BASE_URL",
+        "visibility": "MASTODON_VISIBILITY",
+        "channels_file": "ATTRAP_CHANNELS_FILE",
+    },
+    "rules": {"patterns_dir": "ATTRAP_PATTERNS_DIR", "post_template": "ATTRAP_POST_TEMPLATE"},
+}
+#: where the configuration file is looked for when ATTRAP_CONFIG does not name one
+CONFIG_PLACES = (Path("attrap.toml"), Path("/etc/attrap/attrap.toml"))
+
+
+def find_config(env: dict[str, str]) -> Path | None:
+    """The configuration file: $ATTRAP_CONFIG (which must exist), or the first of CONFIG_PLACES."""
+    named = env.get("ATTRAP_CONFIG")
+    if named:
+        if not Path(named).is_file():
+            raise ConfigError(f"ATTRAP_CONFIG names {named}, which is not a file")
+        return Path(named)
+    return next((p for p in CONFIG_PLACES if p.is_file()), None)
+
+
+def read_config(path: Path) -> dict[str, str]:
+    """The environment variables an attrap.toml file sets (see FILE_KEYS); no secrets in it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    out: dict[str, str] = {}
+
+    def take(table: str, values: dict) -> None:
+        for key, value in values.items():
+            where = f"{table}.{key}" if table else key
+            if isinstance(value, dict) and not table and key in FILE_KEYS:
+                take(key, value)
+                continue
+            if key not in FILE_KEYS[table]:
+                if "token" in key:
+                    raise ConfigError(f"{path}: {where}: tokens go in the environment or the channels file")
+                raise ConfigError(f"{path}: unknown setting {where}")
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                raise ConfigError(f"{path}: {where} must be a string or a number")
+            out[FILE_KEYS[table][key]] = str(value)
+
+    take("", data)
+    return out
+
+
+def apply_config(env: dict[str, str]) -> Path | None:
+    """Fill ``env`` (os.environ: child processes see it too) with the configuration file's
+    values, where the environment does not already set them. Returns the file used."""
+    path = find_config(env)
+    if path is not None:
+        for name, value in read_config(path).items():
+            env.setdefault(name, value)
+    return path
+
+
 def _number(env: dict[str, str], name: str, default, kind):
     value = env.get(name)
     if value is None or value == "":
