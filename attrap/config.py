@@ -98,6 +98,7 @@ FILE_KEYS: dict[str, dict[str, str]] = {
         "workers": "ATTRAP_WORKERS",
         "timeout": "ATTRAP_READ_TIMEOUT",
         "memory_mb": "ATTRAP_READ_MEMORY_MB",
+        "text_backend": "ATTRAP_TEXT_BACKEND",
     },
     "run": {"interval": "ATTRAP_SCAN_INTERVAL", "publish_every": "ATTRAP_PUBLISH_EVERY"},
     "mastodon": {

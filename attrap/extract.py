@@ -289,18 +289,80 @@ def _ocr_text(data: dict) -> str:
     return "\n".join(" ".join(words) for words in lines.values())
 
 
+#: text-layer readers: pdfminer.six (the default) or PDFium through pypdfium2 (much faster)
+TEXT_BACKENDS = ("pdfminer", "pdfium")
+
+
+def text_backend() -> str:
+    """The text-layer reader chosen by ``ATTRAP_TEXT_BACKEND`` (default ``pdfminer``)."""
+    name = os.environ.get("ATTRAP_TEXT_BACKEND") or "pdfminer"
+    if name not in TEXT_BACKENDS:
+        raise ExtractError(f"ATTRAP_TEXT_BACKEND must be one of {', '.join(TEXT_BACKENDS)}, not {name!r}")
+    return name
+
+
+def _pdfminer_layers(path: Path, deadline: float, max_pages: int, url: str) -> Iterator[str]:
+    """pdfminer.six: each page's text layer in reading order (layout analysis), one at a time."""
+    with path.open("rb") as fp:
+        rsrcmgr = PDFResourceManager(caching=True)
+        device = _DeadlineAggregator(rsrcmgr, LAPARAMS, deadline)
+        interpreter = PDFPageInterpreter(rsrcmgr, device)
+        # an empty user password opens PDFs that are encrypted only to restrict copying
+        for number, pdf_page in enumerate(PDFPage.get_pages(fp, password="", caching=True), start=1):
+            if number > max_pages:
+                raise ExtractError(f"too many pages (over {max_pages})", url=url)
+            if time.monotonic() > deadline:
+                raise _Timeout
+            interpreter.process_page(pdf_page)
+            layout = device.get_result()
+            raw = _layout_text(layout, deadline)
+            del layout
+            device.result = None  # drop the page's layout before the next one is built
+            yield raw
+
+
+def _pdfium_layers(path: Path, deadline: float, max_pages: int, url: str) -> Iterator[str]:
+    """PDFium: each page's text layer in content order; no layout analysis, hence its speed."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(path), password="")
+    try:
+        if len(doc) > max_pages:
+            raise ExtractError(f"too many pages (over {max_pages})", url=url)
+        for index in range(len(doc)):
+            if time.monotonic() > deadline:
+                raise _Timeout
+            page = doc[index]
+            textpage = page.get_textpage()
+            try:
+                raw = textpage.get_text_bounded()
+            finally:
+                textpage.close()
+                page.close()
+            yield raw.replace("\r\n", "\n").replace("\r", "\n")
+    finally:
+        doc.close()
+
+
 def extract_pages(
-    path: Path, *, timeout: float = 300.0, max_pages: int = 5000, ocr: bool = True
+    path: Path,
+    *,
+    timeout: float = 300.0,
+    max_pages: int = 5000,
+    ocr: bool = True,
+    backend: str | None = None,
 ) -> Iterator[Page]:
-    """Yield each page's text (1-based numbers), one page's layout in memory at a time.
+    """Yield each page's text (1-based numbers), one page in memory at a time.
 
     Pages without a usable text layer come back with ``text=""`` (or little text), unless
     ``ocr`` is true and tesseract is installed: then such pages (:func:`needs_ocr`) are
-    rendered and read by OCR, and every other page is never rendered.
+    rendered and read by OCR, and every other page is never rendered. ``backend`` reads the
+    text layers (:data:`TEXT_BACKENDS`; default: :func:`text_backend`).
     Raises :class:`ExtractError` only.
     """
     path = Path(path)
     _check_pdf_file(path)
+    layers = _pdfium_layers if (backend or text_backend()) == "pdfium" else _pdfminer_layers
     started = time.monotonic()
     deadline = started + timeout
     url = str(path)
@@ -309,36 +371,22 @@ def extract_pages(
         log.warning("tesseract is not installed: scanned pages cannot be read (%s)", path)
     number = 0
     try:
-        with path.open("rb") as fp:
-            rsrcmgr = PDFResourceManager(caching=True)
-            device = _DeadlineAggregator(rsrcmgr, LAPARAMS, deadline)
-            interpreter = PDFPageInterpreter(rsrcmgr, device)
-            # an empty user password opens PDFs that are encrypted only to restrict copying
-            for pdf_page in PDFPage.get_pages(fp, password="", caching=True):
-                number += 1
-                if number > max_pages:
-                    raise ExtractError(f"too many pages (over {max_pages})", url=url)
-                if time.monotonic() > deadline:
-                    raise _Timeout
-                interpreter.process_page(pdf_page)
-                layout = device.get_result()
-                raw = _layout_text(layout, deadline)
-                del layout
-                device.result = None  # drop the page's layout before the next one is built
-                page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
-                if reader is not None and needs_ocr(page):
-                    try:
-                        page = reader.page(number)
-                    except Exception as exc:  # tesseract or rendering failed: retried later
-                        raise ExtractError(
-                            f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=url
-                        ) from exc
-                yield page
+        for raw in layers(path, deadline, max_pages, url):
+            number += 1
+            page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
+            if reader is not None and needs_ocr(page):
+                try:
+                    page = reader.page(number)
+                except Exception as exc:  # tesseract or rendering failed: retried later
+                    raise ExtractError(
+                        f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=url
+                    ) from exc
+            yield page
     except ExtractError:
         raise
     except _Timeout:
         raise ExtractError(
-            f"extraction timed out after {timeout:g} s (at page {max(number, 1)})", url=url
+            f"extraction timed out after {timeout:g} s (at page {number + 1})", url=url
         ) from None
     except PDFPasswordIncorrect as exc:
         raise ExtractError("encrypted PDF (password required)", url=url) from exc
@@ -352,7 +400,9 @@ def extract_pages(
         raise ExtractError("out of memory while reading the PDF (a decompression bomb?)", url=url) from exc
     except RecursionError as exc:
         raise ExtractError("truncated or corrupt PDF: object nesting too deep", url=url) from exc
-    except Exception as exc:  # pdfminer raises many unrelated types on bad input
+    except Exception as exc:  # pdfminer and PDFium raise many unrelated types on bad input
+        if "password" in str(exc).lower():  # pypdfium2.PdfiumError: "… Incorrect password error"
+            raise ExtractError("encrypted PDF (password required)", url=url) from exc
         raise ExtractError(f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=url) from exc
     finally:
         if reader is not None:

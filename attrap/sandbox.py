@@ -33,6 +33,10 @@ DEFAULT_TIMEOUT = 1800.0
 #: default address-space cap of a reading process, in MiB
 DEFAULT_MEMORY_MB = 2048
 
+#: settings a reading process takes from its parent at each call (the forkserver's environment
+#: is a copy of the parent's from when it started, which may be older)
+PASSED_ENV = ("ATTRAP_TEXT_BACKEND", "ATTRAP_PATTERNS_DIR")
+
 _CONTEXT: multiprocessing.context.BaseContext | None = None
 _CONTEXT_LOCK = threading.Lock()
 
@@ -49,7 +53,18 @@ def _context() -> multiprocessing.context.BaseContext:
         return _CONTEXT
 
 
-def _child(conn: multiprocessing.connection.Connection, memory_mb: int, func: Callable, args: tuple) -> None:
+def _child(
+    conn: multiprocessing.connection.Connection,
+    memory_mb: int,
+    func: Callable,
+    args: tuple,
+    env: dict[str, str | None],
+) -> None:
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -85,7 +100,8 @@ def run(
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, memory_mb, func, args), daemon=True)
+    env = {name: os.environ.get(name) for name in PASSED_ENV}
+    proc = ctx.Process(target=_child, args=(child, memory_mb, func, args, env), daemon=True)
     proc.start()
     child.close()
     try:

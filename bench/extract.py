@@ -4,7 +4,8 @@ Generates a set of recueils (dense text pages; the same recueils with 25 % of th
 scanned; a few fully scanned ones), then reads them with the same number of worker processes:
 
 - attrap: text layer by pdfminer, OCR only where a page has none, decrees split out
-  (``attrap.sandbox.ReaderPool`` running ``attrap.pipeline.read_decrees``);
+  (``attrap.sandbox.ReaderPool`` running ``attrap.pipeline.read_decrees``); and the same with
+  the optional PDFium text-layer reader (``ATTRAP_TEXT_BACKEND=pdfium``);
 - OCR every page (the best-known peer's approach): render each page and run tesseract;
 - OCR of the scanned pages only: the floor for the mixed set;
 - plain ``pdfminer.high_level.extract_text`` on each whole file.
@@ -106,6 +107,14 @@ def _timed_attrap(paths: list[Path], workers: int) -> tuple[float, list]:
     return time.perf_counter() - started, docs
 
 
+def _with_backend(backend: str, paths: list[Path], workers: int) -> tuple[float, list]:
+    os.environ["ATTRAP_TEXT_BACKEND"] = backend  # the reading processes take it at each call
+    try:
+        return _timed_attrap(paths, workers)
+    finally:
+        os.environ.pop("ATTRAP_TEXT_BACKEND", None)
+
+
 def _decrees(docs) -> list[tuple[str | None, int, int]]:
     return [(d.number, d.first_page, d.last_page) for doc in docs for d in doc.decrees]
 
@@ -143,18 +152,22 @@ def main() -> None:
     t_mixed, mixed_docs = _timed_attrap(mixed, w)
     t_mixed_floor = _timed_pool(_ocr_page, mixed_scanned_jobs, w)
     t_mixed_ocr_all = _timed_pool(_ocr_page, [(str(p), n) for p in mixed for n in every], w)
+    t_text_pdfium, text_docs_pdfium = _with_backend("pdfium", text, w)
+    t_mixed_pdfium, mixed_docs_pdfium = _with_backend("pdfium", mixed, w)
 
     rows = [
         ("all-text set", f"{text_pages} pages"),
         ("  attrap", f"{t_text:8.2f} s  {text_pages / t_text:8.1f} pages/s"),
         ("  OCR every page (peer)", f"{t_text_ocr_all:8.2f} s  {text_pages / t_text_ocr_all:8.1f} pages/s"),
         ("  pdfminer extract_text", f"{t_text_pdfminer:8.2f} s  {text_pages / t_text_pdfminer:8.1f} pages/s"),
+        ("  attrap, PDFium text layer", f"{t_text_pdfium:8.2f} s  {text_pages / t_text_pdfium:8.1f} pages/s"),
         ("scanned set", f"{scanned_pages} pages"),
         ("  attrap", f"{t_scan:8.2f} s  {scanned_pages / t_scan:8.2f} pages/s"),
         ("mixed set (25 % scanned)", f"{text_pages} pages, {len(mixed_scanned_jobs)} scanned"),
         ("  attrap", f"{t_mixed:8.2f} s  {text_pages / t_mixed:8.2f} pages/s"),
         ("  OCR of the scanned pages only", f"{t_mixed_floor:8.2f} s"),
         ("  OCR every page (peer)", f"{t_mixed_ocr_all:8.2f} s"),
+        ("  attrap, PDFium text layer", f"{t_mixed_pdfium:8.2f} s  {text_pages / t_mixed_pdfium:8.2f} p/s"),
     ]
     for label, value in rows:
         print(f"{label:34} {value}")
@@ -167,6 +180,11 @@ def main() -> None:
     print(f"mixed:    attrap / OCR-scanned-only  = {t_mixed / t_mixed_floor:6.2f}   (target <= 1.3)")
     print(f"mixed:    OCR-every-page / attrap    = {t_mixed_ocr_all / t_mixed:6.1f}x faster")
     print(f"mixed:    same decrees as the all-text twin: {same} ({len(_decrees(mixed_docs))} decrees)")
+    same_pdfium = _decrees(text_docs_pdfium) == _decrees(text_docs) == _decrees(mixed_docs_pdfium)
+    print(f"PDFium:   OCR-every-page / attrap    = {t_text_ocr_all / t_text_pdfium:6.1f}x faster on all-text")
+    print(f"PDFium:   attrap / OCR-scanned-only  = {t_mixed_pdfium / t_mixed_floor:6.2f}   on mixed")
+    print(f"PDFium:   pdfminer attrap / PDFium attrap = {t_text / t_text_pdfium:6.1f}x on all-text")
+    print(f"PDFium:   same decrees as with pdfminer: {same_pdfium}")
 
     print(f"\ngenerating a {args.big_pages}-page recueil ...", flush=True)
     big = make_pdf(tmp / "big.pdf", recueil(999, args.big_pages))
