@@ -155,3 +155,33 @@ def test_an_anti_bot_page_instead_of_a_pdf_is_an_error_and_not_stored(cli_env, p
     assert flagged == {REAL + p["path"] for p in ARRETES if p["categories"] and p["path"] != broken}
     status = json.loads(run_cli("status", "--json", env=cli_env).stdout)
     assert next(s for s in status if s["source_id"] == "pp")["failed"] == 1
+
+
+# -- politeness, as for every family (tests/test_families.py) ------------------------------------
+@pytest.mark.parametrize("status", [429, 503])
+def test_429_and_503_are_retried_then_succeed(pp_site, status):
+    arretes = EXPECTED["arretes"]
+    pp_site.inject(arretes, status, times=2, headers={"Retry-After": "0"})
+    source = _source(pp_site.base_url)
+    fetcher = Fetcher(
+        source_id="pp", allowed_hosts=source.hosts, delay=0, backoff=0.01, throttle=HostThrottle()
+    )
+    with fetcher:
+        found = engine_for(source).discover(source, fetcher)
+    assert found.errors == []
+    assert {unquote(link.url.removeprefix(pp_site.base_url)) for link in found.links} == {
+        p["path"] for p in EXPECTED["pdfs"]
+    }
+    assert [r.status for r in pp_site.requests if r.path == arretes] == [status, status, 200]
+
+
+def test_a_second_scan_sends_conditional_requests_and_downloads_no_pdf(pp_site, cli_env):
+    args = ("scan", "pp", "--base-url", pp_site.base_url, "--dry-run", "--json")
+    first = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    assert first["pdfs_new"] == len(ARRETES) and first["failed"] == 0
+    seen = len(pp_site.requests)
+    again = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    assert again["pdfs_found"] == len(ARRETES) and again["pdfs_new"] == 0
+    second = [r for r in pp_site.requests[seen:] if r.path != "/robots.txt"]
+    assert second and not any(r.path.endswith(".pdf") for r in second)
+    assert all(r.status == 304 and r.headers.get("If-None-Match") for r in second)
