@@ -1,7 +1,7 @@
 """Crawl benchmark: a full sweep of every source against local fixture sites, then a second one.
 
 One fixture server per site family (``dsfr-cards``: fixtures/sites/pref13, ``dsfr-select``:
-fixtures/sites/pref35). Each source of a family crawls that family's fixture: its URLs are
+fixtures/sites/pref35, ``prefecture-police``: fixtures/sites/pp). Each source of a family crawls that family's fixture: its URLs are
 rebased onto the family's server (``Source.rebased``) and take the fixture's paths, since a
 fixture reproduces one site. Sources of a family without a fixture are left out (and counted).
 No delay between requests. The first sweep finds and downloads every PDF; the second, where
@@ -40,6 +40,7 @@ SITES = ROOT / "fixtures" / "sites"
 FIXTURES: dict[str, tuple[str, type[FixtureServer]]] = {
     "dsfr-cards": ("pref13", FixtureServer),
     "dsfr-select": ("pref35", FormFixtureServer),
+    "prefecture-police": ("pp", FixtureServer),
 }
 
 
