@@ -370,6 +370,46 @@ def run(
     run_forever(settings, chosen, interval=interval, publish_every=publish_every)
 
 
+@main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    help="Jobs run at once by this worker (default: ATTRAP_WORKERS, one per core).",
+)
+@click.option(
+    "--heartbeat",
+    type=click.FloatRange(0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between heartbeats.",
+)
+@click.option(
+    "--stalled-after",
+    type=click.FloatRange(1.0),
+    default=60.0,
+    show_default=True,
+    help="Seconds without a heartbeat after which a worker is held dead and its jobs requeued.",
+)
+@_common
+def worker(settings: Settings, concurrency: int | None, heartbeat: float, stalled_after: float) -> None:
+    """Execute the jobs `attrap run` defers (PostgreSQL only), until SIGTERM: crawls, reads, posts."""
+    from attrap.tasks import run_worker, uses_queue
+
+    if not uses_queue(settings):
+        raise click.ClickException(
+            "attrap worker needs PostgreSQL (ATTRAP_DATABASE_URL=postgresql+psycopg://…); "
+            "with SQLite, `attrap run` does all the work itself"
+        )
+    if logging.getLogger("attrap").getEffectiveLevel() > logging.INFO:
+        logging.getLogger("attrap").setLevel(logging.INFO)  # a daemon says what it does
+    run_worker(
+        settings,
+        concurrency=concurrency or settings.workers,
+        heartbeat=heartbeat,
+        stalled_after=stalled_after,
+    )
+
+
 @main.group()
 def db() -> None:
     """The database schema (Alembic migrations)."""

@@ -13,6 +13,7 @@ from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from attrap import extract, sandbox, split
 from attrap.classify import Ruleset, load_rules
@@ -82,8 +83,14 @@ class Attrap:
         since: date | None = None,
         hold_posts: bool = False,
         dry_run: bool = False,
+        defer_reading: Callable[[int, str, Download], None] | None = None,
     ) -> ScanReport:
-        """Discover, download, read and classify a source's new recueils; queue their posts."""
+        """Discover, download, read and classify a source's new recueils; queue their posts.
+
+        With ``defer_reading`` (several workers, :mod:`attrap.tasks`), each downloaded recueil is
+        handed to it (recueil id, URL, download) to be read by :meth:`read_recueil` elsewhere,
+        instead of being read here. Downloads always happen here, one at a time per source.
+        """
         report = ScanReport(source.id)
         run_id = self.store.start_run(source.id)
         fetcher = Fetcher(
@@ -109,22 +116,13 @@ class Attrap:
                 for rec in self.store.pending_recueils(source.id)
                 if not (since and rec.published and rec.published < since)
             ]
-            # Downloads go one at a time (politeness); each downloaded file is read at once in
-            # its own process while the next one downloads, up to `workers` at a time.
-            with ReaderPool(
-                self.settings.workers,
-                timeout=self.settings.read_timeout,
-                memory_mb=self.settings.read_memory_mb,
-            ) as pool:
-                reading: dict[Future, tuple[int, str, Download]] = {}
+            if defer_reading is not None:
                 for rec in pending:
                     dl = self._download(rec.id, rec.url, source, fetcher, report)
                     if dl is not None:
-                        reading[pool.submit(read_decrees, dl.path, label=rec.url)] = (rec.id, rec.url, dl)
-                    for done in [f for f in reading if f.done()]:
-                        self._save(done, *reading.pop(done), source, report, hold_posts, dry_run)
-                for done in as_completed(list(reading)):
-                    self._save(done, *reading.pop(done), source, report, hold_posts, dry_run)
+                        defer_reading(rec.id, rec.url, dl)
+            else:
+                self._download_and_read(pending, source, fetcher, report, hold_posts, dry_run)
             if crawl.pages_visited == [] or (not crawl.links and crawl.errors):
                 report.outcome = "error"
         except AttrapError as exc:  # the whole source failed; others go on
@@ -144,6 +142,54 @@ class Attrap:
                 listing_links=report.listing_links,
                 errors=len(report.errors),
             )
+        return report
+
+    def _download_and_read(
+        self,
+        pending: Sequence[Any],
+        source: Source,
+        fetcher: Fetcher,
+        report: ScanReport,
+        hold_posts: bool,
+        dry_run: bool,
+    ) -> None:
+        """Downloads go one at a time (politeness); each downloaded file is read at once in its
+        own process while the next one downloads, up to ``workers`` at a time."""
+        with ReaderPool(
+            self.settings.workers,
+            timeout=self.settings.read_timeout,
+            memory_mb=self.settings.read_memory_mb,
+        ) as pool:
+            reading: dict[Future, tuple[int, str, Download]] = {}
+            for rec in pending:
+                dl = self._download(rec.id, rec.url, source, fetcher, report)
+                if dl is not None:
+                    reading[pool.submit(read_decrees, dl.path, label=rec.url)] = (rec.id, rec.url, dl)
+                for done in [f for f in reading if f.done()]:
+                    self._save(done.result, *reading.pop(done), source, report, hold_posts, dry_run)
+            for done in as_completed(list(reading)):
+                self._save(done.result, *reading.pop(done), source, report, hold_posts, dry_run)
+
+    def read_recueil(
+        self,
+        source: Source,
+        recueil_id: int,
+        url: str,
+        download: Download,
+        *,
+        hold_posts: bool = False,
+        dry_run: bool = False,
+    ) -> ScanReport:
+        """Read, classify and store one downloaded recueil, in a bounded child process; queue
+        the posts of what is flagged. What a worker does with a job :meth:`scan` deferred."""
+        report = ScanReport(source.id)
+        settings = self.settings
+
+        def read() -> ReadDocument:
+            kw = {"timeout": settings.read_timeout, "memory_mb": settings.read_memory_mb}
+            return sandbox.run(read_decrees, download.path, label=url, **kw)
+
+        self._save(read, recueil_id, url, download, source, report, hold_posts, dry_run)
         return report
 
     def _download(
@@ -167,7 +213,7 @@ class Attrap:
 
     def _save(
         self,
-        future: Future,
+        result: Callable[[], ReadDocument],
         recueil_id: int,
         url: str,
         dl: Download,
@@ -178,7 +224,7 @@ class Attrap:
     ) -> None:
         """Classify what a reader returned, store it, queue posts for what is flagged."""
         try:
-            doc: ReadDocument = future.result()
+            doc = result()
             decrees = classify_all(doc.decrees, self.ruleset)
         except AttrapError as exc:
             self._failed(recueil_id, url, source, report, exc)
@@ -229,8 +275,9 @@ class Attrap:
         limit: int | None = None,
         show: Callable[[str, str], None] | None = None,
         flush: bool = False,
+        only: str | None = None,
     ) -> PublishReport:
-        return self.publisher.flush(dry_run=dry_run, limit=limit, show=show, flush=flush)
+        return self.publisher.flush(dry_run=dry_run, limit=limit, show=show, flush=flush, only=only)
 
     def status(self, source_ids: Sequence[str] | None = None):
         return self.store.source_status(list(source_ids or self.sources))

@@ -94,18 +94,22 @@ class Publisher:
         limit: int | None = None,
         show: Callable[[str, str], None] | None = None,
         flush: bool = False,
+        only: str | None = None,
     ) -> PublishReport:
         """Send what is due (at most ``limit`` posts); with ``dry_run``, only show it.
 
-        ``flush`` sends everything waiting, even posts still in their backoff after a failure.
+        ``flush`` sends everything waiting, even posts still in their backoff after a failure;
+        ``only`` names the one channel to publish (a worker's job).
         """
         report = PublishReport()
         show = show or (lambda channel, text: log.info("[%s] %s", channel, text))
-        for post in self.store.due_posts(DRY_RUN, limit=limit):
+        for post in self.store.due_posts(DRY_RUN, limit=limit) if only in (None, DRY_RUN) else ():
             show(DRY_RUN, self._render(post.id, DEFAULT_MAX_CHARACTERS))
             self.store.update_post(post.id, status="posted", text=None, attempts=post.attempts + 1)
             report.shown += 1
         for name, channel in self.channels.items():
+            if only is not None and name != only:
+                continue
             remaining = None if limit is None else max(0, limit - report.posted)
             if remaining == 0:
                 break

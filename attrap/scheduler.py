@@ -6,6 +6,7 @@ source at once, a late run still made after a sleep) and one publishing job.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -18,14 +19,24 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from attrap.config import Settings
 from attrap.pipeline import Attrap
+from attrap.publish import DRY_RUN
 from attrap.sources import Source
+from attrap.tasks import Queue, uses_queue
 
 log = logging.getLogger(__name__)
 
 
 def build_scheduler(
-    app: Attrap, sources: Sequence[Source], *, interval: float, publish_every: float = 300.0
+    app: Attrap,
+    sources: Sequence[Source],
+    *,
+    interval: float,
+    publish_every: float = 300.0,
+    queue: Queue | None = None,
 ) -> BackgroundScheduler:
+    """One job per source and a publishing job; with ``queue`` (PostgreSQL), the jobs defer the
+    work to ``attrap worker`` processes instead of doing it, and dead workers' jobs are
+    requeued every half minute."""
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval)},
@@ -36,7 +47,7 @@ def build_scheduler(
     spread = interval / max(1, len(sources))
     for i, source in enumerate(sources):
         scheduler.add_job(
-            app.scan,
+            app.scan if queue is None else queue.crawl,
             IntervalTrigger(seconds=interval, jitter=min(300, interval / 10)),
             args=[source],
             id=f"scan:{source.id}",
@@ -44,13 +55,20 @@ def build_scheduler(
             next_run_time=now + timedelta(seconds=min(i * spread, 60 * i)),
         )
     scheduler.add_job(
-        app.publish,
+        app.publish if queue is None else functools.partial(_defer_publish, app, queue),
         IntervalTrigger(seconds=publish_every),
         id="publish",
         name="publish",
         next_run_time=now + timedelta(seconds=min(5.0, publish_every)),
     )
+    if queue is not None:
+        scheduler.add_job(queue.recover_stalled, IntervalTrigger(seconds=30), id="recover", name="recover")
     return scheduler
+
+
+def _defer_publish(app: Attrap, queue: Queue) -> None:
+    for channel in app.publisher.channels or [DRY_RUN]:
+        queue.publish(channel)
 
 
 def run_forever(
@@ -58,10 +76,11 @@ def run_forever(
 ) -> None:
     """Run until SIGTERM/SIGINT; the work in hand is finished before returning."""
     app = Attrap(settings)
+    queue = Queue(settings) if uses_queue(settings) else None
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    scheduler = build_scheduler(app, sources, interval=interval, publish_every=publish_every)
+    scheduler = build_scheduler(app, sources, interval=interval, publish_every=publish_every, queue=queue)
     scheduler.start()
     log.warning("attrap run: %d source(s), every %.0f s; stop with SIGTERM", len(sources), interval)
     try:
@@ -69,4 +88,6 @@ def run_forever(
     finally:
         log.warning("attrap run: stopping, finishing the work in hand")
         scheduler.shutdown(wait=True)
+        if queue is not None:
+            queue.close()
         app.close()

@@ -292,6 +292,15 @@ class Store:
             )
             return list(s.scalars(q.order_by(Recueil.published.desc(), Recueil.id)))
 
+    def recueil_queued(self, recueil_id: int) -> None:
+        """Downloaded and handed to a worker to read (attrap.tasks): not pending any more."""
+        with self.session() as s:
+            s.get_one(Recueil, recueil_id).status = "queued"
+
+    def recueil_processed(self, recueil_id: int) -> bool:
+        with self.session() as s:
+            return s.get_one(Recueil, recueil_id).status == "processed"
+
     def recueil_failed(self, recueil_id: int, reason: str) -> None:
         with self.session() as s:
             rec = s.get_one(Recueil, recueil_id)

@@ -11,6 +11,35 @@ import time
 from tests.conftest import ROOT, run_cli
 
 
+class _Daemon:
+    """`attrap run`, and on PostgreSQL an `attrap worker` doing the jobs the scheduler defers."""
+
+    def __init__(self, env, base_url):
+        self.procs = [_start(env, base_url)]
+        if env["ATTRAP_DATABASE_URL"].startswith("postgresql"):
+            worker = [sys.executable, "-m", "attrap.cli", "worker", "--concurrency", "2"]
+            self.procs.append(
+                subprocess.Popen(
+                    worker, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                )
+            )
+
+    def send_signal(self, sig):
+        for p in self.procs:
+            p.send_signal(sig)
+
+    def wait(self, timeout):
+        codes = [p.wait(timeout=timeout) for p in self.procs]
+        return max(codes, key=abs)
+
+    def kill(self):
+        for p in self.procs:
+            p.kill()
+
+    def communicate(self):
+        return "", "\n".join(p.communicate()[1][-3000:] for p in self.procs)
+
+
 def _start(env, base_url):
     return subprocess.Popen(
         [
@@ -53,7 +82,7 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
         row = next(s for s in status if s["source_id"] == "pref13")
         return row["last_outcome"] == "ok" and row["posts_waiting"] == 0 and mastodon_server.statuses
 
-    proc = _start(env, fixture_site.base_url)
+    proc = _Daemon(env, fixture_site.base_url)
     try:
         if not _wait_for(posted_all):
             proc.kill()
@@ -66,7 +95,7 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
     finally:
         proc.kill()
 
-    proc = _start(env, fixture_site.base_url)
+    proc = _Daemon(env, fixture_site.base_url)
     try:
         assert _wait_for(
             lambda: (
