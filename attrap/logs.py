@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_console: Any = None  # rich's console on stderr, once setup() found a terminal
 
 
 def _value(v: Any) -> str:
@@ -54,9 +55,12 @@ def setup(verbose: bool = False, *, default: int = logging.WARNING) -> None:
     """Configure the ``attrap`` loggers: ``default`` level, DEBUG with ``verbose``."""
     root = logging.getLogger()
     if interactive():
+        from rich.console import Console
         from rich.logging import RichHandler
 
-        handler: logging.Handler = RichHandler(show_path=False, markup=False, rich_tracebacks=False)
+        global _console
+        console = _console = Console(stderr=True)  # stdout is for the command's output (--json)
+        handler: logging.Handler = RichHandler(console=console, show_path=False, markup=False)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
@@ -72,9 +76,11 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     if not interactive() or not total:
         yield lambda n=1: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True) as bar:
+    # the log handler's console: log lines print above the bar instead of through it
+    with Progress(*columns, console=_console or Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)

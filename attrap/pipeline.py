@@ -15,13 +15,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from attrap import extract, sandbox, split
+from attrap import extract, logs, sandbox, split
 from attrap.classify import Ruleset, load_rules
 from attrap.config import Settings
 from attrap.details import extract_details
 from attrap.discover import engine_for
 from attrap.errors import AttrapError
 from attrap.fetch import Download, Fetcher
+from attrap.logs import event
 from attrap.model import ClassifiedDecree, Decree
 from attrap.publish import Publisher, PublishReport
 from attrap.sandbox import ReaderPool
@@ -142,6 +143,17 @@ class Attrap:
                 listing_links=report.listing_links,
                 errors=len(report.errors),
             )
+            event(
+                log,
+                logging.INFO if report.outcome == "ok" else logging.WARNING,
+                source.id,
+                "scanned" if report.outcome == "ok" else "scan-failed",
+                found=report.pdfs_found,
+                new=report.pdfs_new,
+                read=report.processed,
+                failed=report.failed,
+                requests=report.pages_fetched,
+            )
         return report
 
     def _download_and_read(
@@ -161,14 +173,19 @@ class Attrap:
             memory_mb=self.settings.read_memory_mb,
         ) as pool:
             reading: dict[Future, tuple[int, str, Download]] = {}
-            for rec in pending:
-                dl = self._download(rec.id, rec.url, source, fetcher, report)
-                if dl is not None:
-                    reading[pool.submit(read_decrees, dl.path, label=rec.url)] = (rec.id, rec.url, dl)
-                for done in [f for f in reading if f.done()]:
+            with logs.progress(f"{source.id}: recueils", len(pending)) as advance:
+                for rec in pending:
+                    dl = self._download(rec.id, rec.url, source, fetcher, report)
+                    if dl is None:
+                        advance(1)
+                    else:
+                        reading[pool.submit(read_decrees, dl.path, label=rec.url)] = (rec.id, rec.url, dl)
+                    for done in [f for f in reading if f.done()]:
+                        self._save(done.result, *reading.pop(done), source, report, hold_posts, dry_run)
+                        advance(1)
+                for done in as_completed(list(reading)):
                     self._save(done.result, *reading.pop(done), source, report, hold_posts, dry_run)
-            for done in as_completed(list(reading)):
-                self._save(done.result, *reading.pop(done), source, report, hold_posts, dry_run)
+                    advance(1)
 
     def read_recueil(
         self,
@@ -209,7 +226,7 @@ class Attrap:
         self.store.recueil_failed(recueil_id, exc.message)
         report.failed += 1
         report.errors.append(str(exc))
-        log.warning("%s", exc)
+        event(log, logging.WARNING, source.id, "failed", url, error=exc.message)
 
     def _save(
         self,
@@ -238,6 +255,17 @@ class Attrap:
             pdf_created_at=doc.created,
         )
         report.processed += 1
+        flagged = sum(1 for cd in decrees if cd.categories)
+        event(
+            log,
+            logging.INFO,
+            source.id,
+            "read",
+            url,
+            decrees=len(decrees),
+            flagged=flagged,
+            pages=doc.page_count,
+        )
         for cd in decrees:
             if cd.categories:
                 report.flagged.append(

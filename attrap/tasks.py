@@ -151,7 +151,6 @@ def crawl(
         hold_posts=hold_posts,
         defer_reading=defer_read,
     )
-    event(log, logging.INFO, source_id, "crawled", pdfs_found=report.pdfs_found, new=report.pdfs_new)
     return {"outcome": report.outcome, "pdfs_found": report.pdfs_found, "pdfs_new": report.pdfs_new}
 
 
@@ -176,10 +175,8 @@ def read(
 
         with Fetcher(source_id=source.id, allowed_hosts=source.hosts, delay=app.settings.request_delay) as f:
             dl = f.download_pdf(source.fetch_url(url), app.settings.pdf_dir / source.id)
-    report = app.read_recueil(source, recueil_id, url, dl, hold_posts=hold_posts)
-    flagged = len(report.flagged)
-    event(log, logging.INFO, source_id, "read", url, flagged=flagged, failed=report.failed or None)
-    return {"processed": report.processed, "failed": report.failed, "flagged": flagged}
+    report = app.read_recueil(source, recueil_id, url, dl, hold_posts=hold_posts)  # logs "read"
+    return {"processed": report.processed, "failed": report.failed, "flagged": len(report.flagged)}
 
 
 @tasks.task(name="publish", retry=2, pass_context=False)

@@ -43,3 +43,38 @@ def test_posts_are_logged_with_their_url_and_never_the_token(cli_env, fixture_si
     assert len(posted) == len(mastodon_server.statuses) > 0
     assert all(mastodon_server.base_url in ln for ln in posted)
     assert token not in proc.stdout + proc.stderr
+
+
+def test_a_scan_in_a_terminal_shows_a_progress_bar_and_a_line_per_recueil(cli_env, fixture_site):
+    """rich draws on a terminal only: the command runs on a pseudo-terminal here."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    leader, follower = pty.openpty()
+    args = ["scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attrap.cli", *args, "-v"],
+        env=dict(cli_env, COLUMNS="200", TERM="xterm"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the command ended and closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(60) == 0
+    os.close(leader)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert "pref13: recueils" in shown  # the progress bar
+    assert shown.count("pref13 read ") == 7 and "pref13 scanned " in shown
