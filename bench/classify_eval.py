@@ -1,0 +1,216 @@
+"""Classification benchmark: attrap's rules against a plain keyword baseline, on real decree texts.
+
+The labelled corpus is ``fixtures/corpus`` (``labels.toml``, ``text/<id>.txt``, and the same texts
+scanned and OCR'd in ``ocr/<id>.txt``; see its README). For each variant (``text``, ``ocr``) every
+decree is built as the pipeline builds it (pages normalised by ``attrap.extract.normalize_text``,
+OCR'd pages marked ``method="ocr"`` so the rules' fuzzy repair applies) and classified by
+
+- **rules**: ``attrap.classify.load_rules().classify(decree)``;
+- **baseline**: keywords in the folded text (case and accents removed): "drone" or "aeronef" →
+  drone, "videoprotection" → videoprotection, "algorithmique" → avs.
+
+It prints precision, recall and TP/FP/FN per category for both, on both variants, then every
+misclassified decree with expected and obtained categories. Exit status 0 whatever the scores.
+
+Usage: ``.venv/bin/python bench/classify_eval.py [--corpus fixtures/corpus] [--variant text|ocr]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from attrap import split  # noqa: E402
+from attrap.classify import Ruleset, load_rules, normalize_for_matching  # noqa: E402
+from attrap.extract import normalize_text  # noqa: E402
+from attrap.model import Decree, Page  # noqa: E402
+
+CATEGORIES = ("avs", "drone", "videoprotection")
+VARIANTS = ("text", "ocr")
+DEFAULT_CORPUS = ROOT / "fixtures" / "corpus"
+BASELINE_KEYWORDS = {
+    "drone": ("drone", "aeronef"),
+    "videoprotection": ("videoprotection",),
+    "avs": ("algorithmique",),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One labelled decree of the corpus."""
+
+    id: str
+    categories: frozenset[str]
+    source: str
+    note: str
+
+
+def load_labels(corpus: Path) -> list[Entry]:
+    """The ``[[decree]]`` entries of ``corpus/labels.toml``, in file order."""
+    data = tomllib.loads((corpus / "labels.toml").read_text(encoding="utf-8"))
+    return [
+        Entry(d["id"], frozenset(d.get("categories", [])), d.get("source", ""), d.get("note", ""))
+        for d in data.get("decree", [])
+    ]
+
+
+def read_pages(path: Path, *, ocr: bool) -> list[Page]:
+    """A corpus file as pipeline pages: form-feed separated, normalised, marked OCR or text."""
+    raw_pages = path.read_text(encoding="utf-8").split("\f")
+    if len(raw_pages) > 1 and not raw_pages[-1].strip():
+        raw_pages.pop()
+    method = "ocr" if ocr else "text"
+    return [Page(n, normalize_text(raw), raw, method=method) for n, raw in enumerate(raw_pages, start=1)]
+
+
+def _title(first: Page) -> str:
+    title_of = getattr(split, "_title", None)  # the splitter's own title reader, when it has one
+    if title_of is not None:
+        return title_of(first, "")
+    return next((line for line in first.text.splitlines() if line.strip()), "")[:300]
+
+
+def build_decree(corpus: Path, decree_id: str, variant: str) -> Decree:
+    """The decree ``decree_id`` of ``variant`` ("text" or "ocr") as the splitter would hand it on."""
+    pages = read_pages(corpus / variant / f"{decree_id}.txt", ocr=variant == "ocr")
+    return Decree(title=_title(pages[0]), first_page=1, last_page=len(pages), pages=pages)
+
+
+def baseline_categories(decree: Decree) -> set[str]:
+    """The keyword baseline: a category when one of its keywords is in the folded text."""
+    folded = normalize_for_matching(decree.text)
+    return {cat for cat, words in BASELINE_KEYWORDS.items() if any(w in folded for w in words)}
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 1.0
+
+
+def score(expected: dict[str, set[str]], got: dict[str, set[str]]) -> dict[str, Any]:
+    """Per-category TP/FP/FN, precision and recall, and the misclassified decrees.
+
+    Precision is 1.0 when nothing was flagged, recall 1.0 when nothing was expected.
+    """
+    per_category = {}
+    for cat in CATEGORIES:
+        tp = sum(cat in got[i] and cat in expected[i] for i in expected)
+        fp = sum(cat in got[i] and cat not in expected[i] for i in expected)
+        fn = sum(cat not in got[i] and cat in expected[i] for i in expected)
+        per_category[cat] = {
+            "tp": tp, "fp": fp, "fn": fn,
+            "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn),
+        }  # fmt: skip
+    errors = [
+        {"id": i, "expected": sorted(expected[i]), "got": sorted(got[i] & set(CATEGORIES))}
+        for i in expected
+        if (got[i] & set(CATEGORIES)) != expected[i]
+    ]
+    return {"per_category": per_category, "errors": errors}
+
+
+def evaluate(
+    corpus: Path = DEFAULT_CORPUS, variant: str = "text", ruleset: Ruleset | None = None
+) -> dict[str, Any]:
+    """Rules and baseline scored on one variant of the corpus: ``{"rules": …, "baseline": …}``."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, not {variant!r}")
+    ruleset = ruleset or load_rules()
+    entries = load_labels(corpus)
+    expected = {e.id: set(e.categories) for e in entries}
+    by_rules, by_baseline = {}, {}
+    for entry in entries:
+        decree = build_decree(corpus, entry.id, variant)
+        by_rules[entry.id] = set(ruleset.classify(decree).categories)
+        by_baseline[entry.id] = baseline_categories(decree)
+    return {
+        "variant": variant,
+        "decrees": len(entries),
+        "rules": score(expected, by_rules),
+        "baseline": score(expected, by_baseline),
+    }
+
+
+def format_table(results: list[dict[str, Any]]) -> str:
+    """One row per (variant, system, category): precision, recall, TP, FP, FN."""
+    head = f"{'variant':7s} {'system':8s} {'category':15s} {'precision':>9s} {'recall':>7s}"
+    head += f" {'TP':>4s} {'FP':>4s} {'FN':>4s}"
+    rows = [head, "-" * len(head)]
+    for result in results:
+        for system in ("rules", "baseline"):
+            for cat in CATEGORIES:
+                m = result[system]["per_category"][cat]
+                rows.append(
+                    f"{result['variant']:7s} {system:8s} {cat:15s} {m['precision']:9.3f} {m['recall']:7.3f} "
+                    f"{m['tp']:4d} {m['fp']:4d} {m['fn']:4d}"
+                )
+        rows.append("")
+    return "\n".join(rows).rstrip()
+
+
+def format_errors(results: list[dict[str, Any]]) -> str:
+    """Each misclassified decree, per variant and system, with expected and obtained categories."""
+    lines = []
+    for result in results:
+        for system in ("rules", "baseline"):
+            errors = result[system]["errors"]
+            lines.append(f"{result['variant']} / {system}: {len(errors)} misclassified")
+            for err in errors:
+                exp = ",".join(err["expected"]) or "-"
+                got = ",".join(err["got"]) or "-"
+                lines.append(f"  {err['id']:50s} expected {exp:18s} got {got}")
+    return "\n".join(lines)
+
+
+def speed(corpus: Path, variant: str, ruleset: Ruleset, megabytes: float = 10.0) -> tuple[float, float]:
+    """MB of decree text classified per second on one core (the whole rule set), and the same for
+    the keyword baseline: the corpus's decrees classified again and again until ``megabytes``."""
+    decrees = [build_decree(corpus, e.id, variant) for e in load_labels(corpus)]
+    size = sum(len(d.text.encode("utf-8")) for d in decrees)
+    rounds = max(1, round(megabytes * 1e6 / size))
+    started = time.process_time()  # CPU time of this one thread: one core
+    for _ in range(rounds):
+        for d in decrees:
+            ruleset.classify(d)
+    rules = rounds * size / 1e6 / (time.process_time() - started)
+    started = time.process_time()
+    for _ in range(rounds):
+        for d in decrees:
+            baseline_categories(d)
+    baseline = rounds * size / 1e6 / (time.process_time() - started)
+    return rules, baseline
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Precision and recall of attrap's rules on the corpus.")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--variant", choices=VARIANTS, action="append", help="default: both")
+    parser.add_argument("--megabytes", type=float, default=10.0, help="text classified for the speed figure")
+    args = parser.parse_args(argv)
+    ruleset = load_rules()
+    entries = load_labels(args.corpus)
+    counts = {cat: sum(cat in e.categories for e in entries) for cat in CATEGORIES}
+    negatives = sum(not e.categories for e in entries)
+    print(f"corpus {args.corpus}: {len(entries)} decrees, " + ", ".join(f"{c} {n}" for c, n in counts.items())
+          + f", negatives {negatives}\n")  # fmt: skip
+    results = [evaluate(args.corpus, v, ruleset) for v in args.variant or VARIANTS]
+    print(format_table(results))
+    print()
+    print(format_errors(results))
+    print()
+    for variant in args.variant or VARIANTS:
+        rules, baseline = speed(args.corpus, variant, ruleset, args.megabytes)
+        print(f"speed on {variant:4}: rules {rules:7.1f} MB/s on one core (target >= 20), "
+              f"keyword baseline {baseline:7.1f} MB/s, ratio {rules / baseline:.3f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
