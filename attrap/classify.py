@@ -105,7 +105,6 @@ class Vocabulary:
         for w in sorted(self.words):
             self._by_length.setdefault(len(w), []).append(w)
         self._fuzzy: dict[str, regex.Pattern[str]] = {}
-
     @classmethod
     def from_texts(cls, texts: list[str]) -> Vocabulary:
         words: set[str] = set()
@@ -130,6 +129,19 @@ class Vocabulary:
 
     def repair(self, text: str, *, fuzzy: bool) -> tuple[str, list[int]]:
         """(repaired text, original position of each of its characters plus its end)."""
+        if fuzzy or self._maybe_split(text):
+            return self._repair_tokens(text, fuzzy=fuzzy)
+        return text, list(range(len(text) + 1))  # nothing to repair: most text layers
+
+    def _maybe_split(self, text: str) -> bool:
+        """Whether some vocabulary word may stand split by a space: it then occurs more often
+        in the text with its spaces removed. A test in C over the whole text, so that the
+        token-by-token repair runs only on the texts that need it."""
+        squeezed = text.replace(" ", "")
+        return any(squeezed.count(w) != text.count(w) for w in self.words)
+
+    def _repair_tokens(self, text: str, *, fuzzy: bool) -> tuple[str, list[int]]:
+        """The token-by-token repair: split words joined, and (``fuzzy``) OCR misreads read back."""
         tokens = list(_TOKEN.finditer(text))
         out: list[str] = []
         where: list[int] = []
