@@ -105,6 +105,7 @@ class Vocabulary:
         for w in sorted(self.words):
             self._by_length.setdefault(len(w), []).append(w)
         self._fuzzy: dict[str, regex.Pattern[str]] = {}
+
     @classmethod
     def from_texts(cls, texts: list[str]) -> Vocabulary:
         words: set[str] = set()

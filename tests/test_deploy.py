@@ -29,7 +29,7 @@ def test_compose_runs_postgres_a_scheduler_and_two_workers():
     compose = (ROOT / "compose.yaml").read_text(encoding="utf-8")
     assert re.search(r"^  db:\n    image: postgres:", compose, re.M)
     assert re.search(r'^  scheduler:\n    <<: \*attrap\n    command: \["run"\]', compose, re.M)
-    assert re.search(r'^  worker:\n(    .*\n)*?      replicas: 2', compose, re.M)
+    assert re.search(r"^  worker:\n(    .*\n)*?      replicas: 2", compose, re.M)
     assert "postgresql+psycopg://" in compose
 
 
