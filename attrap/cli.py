@@ -84,6 +84,7 @@ FAMILY_FIXTURES = {
     "dsfr-select": "fixtures/sites/pref35",
     "dsfr-specific": "none yet",
     "prefecture-police": "fixtures/sites/pp",
+    "prefectures-regions": "fixtures/sites/reg-idf",
 }
 
 

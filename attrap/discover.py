@@ -13,6 +13,9 @@ form's action (the page itself when it has none), with its method, its hidden in
 option's value under the select's name; a select outside any form is posted back to its page
 under its id. Options are dated by their title and text ("Juillet 2024", "RAA année 2024"), and
 those older than ``--since`` are never requested.
+
+A page that answers 200 but is an anti-bot interstitial (``challenge``; an engine may say more
+in :meth:`DsfrEngine.refused`) is the source's error, never an empty listing.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from bs4 import BeautifulSoup, Tag
 
 from attrap.errors import FetchError
 from attrap.fetch import Fetcher
-from attrap.frdates import find_date, find_period
+from attrap.frdates import find_date, find_period, fold
 from attrap.model import RecueilLink
 from attrap.sources import Source
 
@@ -56,9 +59,19 @@ DEFAULTS: dict[str, Any] = {
     "select_mode": "auto",
     # only use selects where some option names a year or a month (a "sort by" menu is not one)
     "select_dated_only": True,
+    # where a download link's name is, when not its whole text ("a.link-download > span")
+    "download_name": None,
+    # what an anti-bot interstitial says, in lower case without accents: searched in a page's
+    # <title>, and in its whole text when it has no content (see ``content``)
+    "challenge": (
+        r"captcha|\brobots?\b|just a moment|checking your browser|attention required|access denied"
+        r"|verification (?:de securite|en cours|de votre navigateur)|acces (?:refuse|bloque)|ete bloque"
+    ),
 }
 
-_PDF_HREF = regex.compile(r"(\.pdf$)|(/contenu/telechargement/)|(/irecontenu/telechargement/)", regex.I)
+_PDF_HREF = regex.compile(
+    r"(\.pdf$)|(/contenu/telechargement/)|(/irecontenu/telechargement/)|(/content/download/)", regex.I
+)
 _DOWNLOAD_WORD = regex.compile(r"^\s*t[ée]l[ée]charger\s*(?:le fichier\s*)?[:\-–]?\s*", regex.I)
 _FILE_DETAIL = regex.compile(r"\b(PDF|pdf)\s*-\s*[\d,.]+\s*[kKMG]?o\b.*$")
 
@@ -136,8 +149,13 @@ class DsfrEngine:
                 crawl.errors.append(str(exc))
                 log.warning("%s", exc)
                 continue
-            crawl.pages_visited.append(todo.url)
             soup = BeautifulSoup(page.text, "html.parser")
+            if (why := self.refused(soup, cfg)) is not None:  # answered 200, but not the listing
+                error = fetcher.error(f"an anti-bot page instead of the listing ({why})", page.url)
+                crawl.errors.append(str(error))
+                log.warning("%s", error)
+                continue
+            crawl.pages_visited.append(todo.url)
             content = _content(soup, cfg["content"])
             for link in self.pdf_links(source, content, page.url, todo):
                 if link.url in seen_pdfs or (since and link.published and link.published < since):
@@ -158,6 +176,16 @@ class DsfrEngine:
                 queue.append(child)
         return crawl
 
+    def refused(self, soup: BeautifulSoup, cfg: dict[str, Any]) -> str | None:
+        """Why a page is an anti-bot interstitial rather than the page asked for, or None."""
+        if not cfg["challenge"]:
+            return None
+        title = soup.title.get_text(" ", strip=True) if soup.title else ""
+        has_content = any(soup.select_one(sel.strip()) for sel in cfg["content"].split(","))
+        text = title if has_content else soup.get_text(" ", strip=True)
+        found = regex.search(cfg["challenge"], fold(text))
+        return f"it says {found[0]!r}" if found else None
+
     # -- what a page links to -----------------------------------------------------------------
     def children(
         self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
@@ -173,8 +201,7 @@ class DsfrEngine:
                 if inherit:  # a pager's next page covers the same period as this one
                     out.append(_Todo(url, parent.year, parent.month, parent.depth))
                     continue
-                label = f"{a.get_text(' ', strip=True)} {unquote(urlsplit(url).path.rsplit('/', 1)[-1])}"
-                year, month = find_period(label)
+                year, month = find_period(link_label(a, url))
                 if year is None and month is not None:
                     year = parent.year
                 if year is None:
@@ -210,6 +237,12 @@ class DsfrEngine:
 
     def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
         """Every link to a PDF in the page's content, with its title and publication date."""
+        name_selector = source.settings.get("download_name", DEFAULTS["download_name"])
+        names = {
+            id(a): " ".join(el.get_text(" ", strip=True).split())
+            for el in (content.select(name_selector) if name_selector else ())
+            if (a := el if el.name == "a" else el.find_parent("a", href=True)) is not None
+        }
         out = []
         for a in content.find_all("a", href=True):
             href = str(a["href"]).strip()
@@ -218,6 +251,7 @@ class DsfrEngine:
             if not (_PDF_HREF.search(urlsplit(url).path) or "fr-link--download" in classes):
                 continue
             title, detail = _link_text(a)
+            title = names.get(id(a)) or title
             published = (
                 find_date(detail) or find_date(str(a.get("title") or "")) or find_date(title) or _card_date(a)
             )
@@ -301,6 +335,11 @@ def _option_period(option: Tag, value: str, parent: _Todo) -> tuple[int | None, 
     if year is None:
         year, month = parent.year, parent.month
     return year, month
+
+
+def link_label(a: Tag, url: str) -> str:
+    """What names a listing link's period: its text and the last segment of its path."""
+    return f"{a.get_text(' ', strip=True)} {unquote(urlsplit(url).path.rsplit('/', 1)[-1])}"
 
 
 def _page_key(url: str) -> str:

@@ -20,7 +20,7 @@ _KEYS = {
     "id", "name", "department", "urls", "engine", "hosts", "timezone", "confirmed", "family", "settings",
 }  # fmt: skip
 #: site families (README, "Sources"); only dsfr-cards has a fixture so far
-FAMILIES = {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefecture-police"}
+FAMILIES = {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefecture-police", "prefectures-regions"}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Crawl benchmark: a full sweep of every source against local fixture sites, then a second one.
 
 One fixture server per site family (``dsfr-cards``: fixtures/sites/pref13, ``dsfr-select``:
-fixtures/sites/pref35, ``prefecture-police``: fixtures/sites/pp). Each source of a family crawls that family's fixture: its URLs are
+fixtures/sites/pref35, ``prefecture-police``: fixtures/sites/pp, ``prefectures-regions``:
+fixtures/sites/reg-idf). Each source of a family crawls that family's fixture: its URLs are
 rebased onto the family's server (``Source.rebased``) and take the fixture's paths, since a
-fixture reproduces one site. Sources of a family without a fixture are left out (and counted).
+fixture reproduces one site; its own settings still apply (Paris follows only the Paris years
+of the Île-de-France tag view). Sources of a family without a fixture are left out (and counted).
 No delay between requests. The first sweep finds and downloads every PDF; the second, where
 nothing changed, revalidates listing pages with the validators the first one kept in the
 database (a temporary SQLite file) and downloads no PDF, as ``attrap scan`` does.
@@ -41,6 +43,7 @@ FIXTURES: dict[str, tuple[str, type[FixtureServer]]] = {
     "dsfr-cards": ("pref13", FixtureServer),
     "dsfr-select": ("pref35", FormFixtureServer),
     "prefecture-police": ("pp", FixtureServer),
+    "prefectures-regions": ("reg-idf", FixtureServer),
 }
 
 

@@ -18,11 +18,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import Tag
 
-from attrap.discover import Crawl, DsfrEngine, _Todo
+from attrap.discover import Crawl, DsfrEngine, _Todo, link_label
 from attrap.fetch import Fetcher
 from attrap.frdates import find_date, find_period
 from attrap.model import RecueilLink
 from attrap.sources import Source
+from scrapers.prefectures_regions import SETTINGS as THEME
 
 #: selectors for the PP's pages; a source's ``settings`` overrides any of them
 SETTINGS: dict[str, Any] = {
@@ -32,8 +33,9 @@ SETTINGS: dict[str, Any] = {
     "decree_date": ".field--type-datetime",
     # the Drupal pager's "next page" link
     "decree_pager": "a[rel=next], .pager__item--next a",
-    # a recueil's name in its download link, without the "(pdf - 2 Mo)" after it
-    "download_name": "a.link-download > span",
+    # a recueil's name in its download link, as on prefectures-regions.gouv.fr, whose theme the
+    # recueil index has: without the "(pdf - 2 Mo)" after it
+    "download_name": THEME["download_name"],
 }
 
 
@@ -50,12 +52,7 @@ class PrefecturePoliceEngine(DsfrEngine):
     def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
         decrees = content.select(source.settings["decree"])
         if not decrees:  # a recueil page: the generic download links, named by their <span>
-            names = {}
-            for span in content.select(source.settings["download_name"]):
-                if a := span.find_parent("a", href=True):
-                    names[urljoin(base, str(a["href"]).strip()).split("#", 1)[0]] = _text(span)
-            links = super().pdf_links(source, content, base, where)
-            return [replace(link, title=names.get(link.url) or link.title) for link in links]
+            return super().pdf_links(source, content, base, where)
         out = []
         for node in decrees:
             a = node if node.name == "a" else node.find_parent("a", href=True)
@@ -103,7 +100,7 @@ class PrefecturePoliceEngine(DsfrEngine):
         out = []
         for a in content.find_all("a", href=True):
             url = urljoin(base, str(a["href"]).strip())
-            label = f"{a.get_text(' ', strip=True)} {unquote(urlsplit(url).path.rsplit('/', 1)[-1])}"
+            label = link_label(a, url)
             year, month = find_period(label)
             if year is None or month is not None or find_date(label) or url.split("#", 1)[0] == base:
                 continue  # only year pages: a month or a dated issue is not a year index
