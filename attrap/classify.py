@@ -46,20 +46,70 @@ def _fold_char(c: str) -> str:
 _FOLD = {i: _fold_char(chr(i)) for i in range(0x3000) if _fold_char(chr(i)) != chr(i)}
 
 
+def _byte_tables() -> tuple[bytes, bytes, list[bytes]]:
+    """The same folding for text that fits in cp1252 (nearly every French decree), as a table
+    for ``bytes.translate``: ten times faster than ``str.translate``. Also a table that keeps
+    the word characters (``\\w``) and the space of folded text and makes every other byte a NUL
+    (to list a text's words in C), and the bytes whose folding leaves cp1252 ("µ" → Greek "μ"),
+    for which ``str.translate`` is used instead."""
+    fold, words, unsafe = bytearray(range(256)), bytearray(256), []
+    for b in range(256):
+        try:
+            c = bytes([b]).decode("cp1252")
+        except UnicodeDecodeError:
+            continue  # never produced by encoding to cp1252
+        if c == " " or regex.match(r"\w", c):
+            words[b] = b
+        try:
+            folded = c.translate(_FOLD).encode("cp1252")
+        except UnicodeEncodeError:
+            folded = b""
+        if len(folded) != 1:
+            unsafe.append(bytes([b]))
+            continue
+        fold[b] = folded[0]
+    return bytes(fold), bytes(words), unsafe
+
+
+_BYTE_FOLD, _BYTE_WORDS, _BYTE_UNSAFE = _byte_tables()
+
+
+def _cp1252(text: str) -> bytes | None:
+    """``text`` in cp1252 when the byte tables fold it exactly, else None."""
+    try:
+        data = text.encode("cp1252")
+    except UnicodeEncodeError:
+        return None
+    for b in _BYTE_UNSAFE:
+        if b in data:
+            return None
+    return data
+
+
 def normalize_for_matching(text: str) -> str:
     """Case and accents folded, every whitespace a space; the same length as ``text``."""
-    return text.translate(_FOLD)
+    data = _cp1252(text)
+    if data is None:
+        return text.translate(_FOLD)
+    return data.translate(_BYTE_FOLD).decode("cp1252")
 
 
 # the "title" scope ends where the visas begin
-_VISAS = regex.compile(r"(?m)^\s*vu\b|\bvu\s+le\s+code\b")
+# ("vu" at the start, or "vu le code"; led by the literal "vu", which regex finds fast)
+_VISAS = regex.compile(r"(?m)vu(?:(?<=^\s*vu)\b|(?<=\bvu)(?=\s+le\s+code\b))", regex.V1)
 _APOSTROPHES = "'’ʼ`´"
+_ESCAPE = regex.compile(r"\\.", regex.DOTALL)
 
 
 def compile_expression(expr: str) -> regex.Pattern[str]:
     """A phrase ("portant autorisation de l'emploi", ``*`` ends a word freely) or ``re:PATTERN``."""
     if expr.startswith("re:"):
-        return regex.compile(expr[3:], regex.IGNORECASE | regex.V1)
+        # text is folded to lower case: a pattern without upper-case letters (escapes such as
+        # \W or \S aside) needs no case-insensitive matching, which makes regex several times slower
+        flags = regex.V1
+        if any(c.isupper() for c in _ESCAPE.sub("", expr[3:])):
+            flags |= regex.IGNORECASE
+        return regex.compile(expr[3:], flags)
     words = normalize_for_matching(expr).split()
     if not words:
         raise ValueError("empty expression")
@@ -83,8 +133,73 @@ def compile_expression(expr: str) -> regex.Pattern[str]:
 
 _WORD = regex.compile(r"[a-z]+")
 _TOKEN = regex.compile(r"\w+")
+_NOT_WORD = regex.compile(r"[^\w ]")
+_WORD_CHAR = regex.compile(r"\w")
 #: words shorter than this are never corrected: too many real words lie one edit apart
 MIN_REPAIR = 5
+#: distinct OCR'd words whose reading is remembered; past this many, all are forgotten
+READINGS_KEPT = 100_000
+
+
+def _word_mask(text: str) -> tuple[bytes, str]:
+    """``text`` as bytes with its word characters and spaces kept and every other character a
+    NUL, and the encoding of those bytes."""
+    data = _cp1252(text)
+    if data is not None:
+        return data.translate(_BYTE_WORDS), "cp1252"
+    return _NOT_WORD.sub("\0", text).encode(), "utf-8"
+
+
+def _holds(mask: bytes, words: bytes) -> bool:
+    """Whether ``words`` stands in ``mask`` (see :func:`_word_mask`) as whole words."""
+    start = mask.find(words)
+    while start >= 0:
+        end = start + len(words)
+        if mask[start - 1 : start] in (b"", b" ", b"\0") and mask[end : end + 1] in (b"", b" ", b"\0"):
+            return True
+        start = mask.find(words, start + 1)
+    return False
+
+
+class Positions:
+    """Where each character of a repaired text stood in the original, and where its end stands:
+    ``positions[i]`` as a list would give it, computed from the few edits instead of stored."""
+
+    def __init__(self, length: int, edits: list[tuple[int, int, int, int]] | None = None):
+        self._len = length + 1
+        # (start, end) in the repaired text, (start, end) in the original; sorted, disjoint
+        self._edits = edits or []
+        self._new_starts = [e[0] for e in self._edits]
+        self._old_starts = [e[2] for e in self._edits]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: int) -> int:
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        k = bisect.bisect_right(self._new_starts, i) - 1
+        if k < 0:
+            return i
+        new_start, new_end, old_start, old_end = self._edits[k]
+        if i < new_end:  # a replacement is spread over the original span, so excerpts cover it
+            return old_start + ((i - new_start) * (old_end - old_start)) // (new_end - new_start)
+        return old_end + (i - new_end)
+
+    def index(self, original: int) -> int:
+        """The first position in the repaired text that stands at or after ``original``: what
+        ``bisect.bisect_left(positions, original)`` gives, without a search."""
+        k = bisect.bisect_right(self._old_starts, original) - 1
+        if k < 0:
+            return min(original, self._len)
+        new_start, new_end, old_start, old_end = self._edits[k]
+        if original >= old_end:
+            return min(new_end + (original - old_end), self._len)
+        n, span = new_end - new_start, old_end - old_start
+        j = -(-(original - old_start) * n // span)
+        return new_start + j if j < n else new_end
 
 
 class Vocabulary:
@@ -96,21 +211,48 @@ class Vocabulary:
     together they make a vocabulary word; on OCR'd text, a word within one edit (two from nine
     letters on) of a vocabulary word is read as it ("captat1on", "aeronels"), by the ``regex``
     module's fuzzy matching. It returns the new text and, for each of its characters, the
-    position in the original, so matches still point at the right page and excerpt.
+    position in the original (:class:`Positions`), so matches still point at the right page and
+    excerpt.
+
+    Most texts need little of this, and :meth:`repair` finds it out with set operations in C on
+    the text's distinct words: a split word needs its pieces among them, and an OCR'd word is
+    read once, then remembered (the same words and misreadings come back page after page).
     """
 
-    def __init__(self, words: set[str]):
+    def __init__(self, words: set[str] | dict[str, int]):
+        """``words``: the rules' words, or a dict of them with how often each occurs (a split
+        is then filed under its rarest piece, so that common words such as "de" seldom lead to
+        it)."""
+        counts = words if isinstance(words, dict) else dict.fromkeys(words, 0)
         self.words = {w for w in words if len(w) >= MIN_REPAIR}
         self._by_length: dict[int, list[str]] = {}
         for w in sorted(self.words):
             self._by_length.setdefault(len(w), []).append(w)
         self._fuzzy: dict[str, regex.Pattern[str]] = {}
+        self._readings: dict[str, str] = {}  # OCR'd word → the vocabulary word it stands for
+        self._read: set[bytes] = set()  # words, as bytes, read already and found to need none
+        # the ways a vocabulary word can be split in 2 or 3 pieces that the repair would join,
+        # filed under their rarest piece (then the longest): a text may hold a split word only
+        # if it holds one of these pieces as a word, which one set intersection tells
+        self._splits: dict[bytes, list[tuple[bytes, ...]]] = {}
+        for w in self.words:
+            n = len(w)
+            cuts = [(i,) for i in range(1, n)] + [(i, j) for i in range(1, n) for j in range(i + 1, n)]
+            for cut in cuts:
+                bounds = (0, *cut, n)
+                pieces = tuple(w[a:b] for a, b in zip(bounds, bounds[1:], strict=False))
+                if all(p in self.words for p in pieces):
+                    continue  # the repair keeps words that are vocabulary words already
+                anchor = min(pieces, key=lambda p: (counts.get(p, 0), -len(p))).encode()
+                self._splits.setdefault(anchor, []).append(tuple(p.encode() for p in pieces))
+        self._anchors = set(self._splits)
 
     @classmethod
     def from_texts(cls, texts: list[str]) -> Vocabulary:
-        words: set[str] = set()
+        words: dict[str, int] = {}
         for text in texts:
-            words.update(_WORD.findall(normalize_for_matching(text)))
+            for w in _WORD.findall(normalize_for_matching(text)):
+                words[w] = words.get(w, 0) + 1
         return cls(words)
 
     def _closest(self, token: str) -> str | None:
@@ -128,25 +270,79 @@ class Vocabulary:
                     best, best_cost = word, cost
         return best if best_cost <= k else None
 
-    def repair(self, text: str, *, fuzzy: bool) -> tuple[str, list[int]]:
+    def _reading(self, token: str) -> str | None:
+        """The vocabulary word an OCR'd word stands for, if any (None for vocabulary words)."""
+        if token in self._readings:
+            return self._readings[token]
+        if len(token) < MIN_REPAIR or token in self.words or token.isdigit():
+            return None
+        word = self._closest(token)
+        if word is not None:
+            if len(self._readings) >= READINGS_KEPT:
+                self._readings.clear()
+            self._readings[token] = word
+        return word
+
+    def repair(self, text: str, *, fuzzy: bool) -> tuple[str, Positions]:
         """(repaired text, original position of each of its characters plus its end)."""
-        if fuzzy or self._maybe_split(text):
-            return self._repair_tokens(text, fuzzy=fuzzy)
-        return text, list(range(len(text) + 1))  # nothing to repair: most text layers
+        mask, encoding = _word_mask(text)
+        words = set(mask.replace(b"\0", b" ").split())
+        if self._maybe_split(mask, words):
+            return self._repair_tokens(text, fuzzy=fuzzy)  # rare: the token-by-token repair
+        if fuzzy:
+            readings = {}
+            for raw in words - self._read:  # in C: the words never read before, and misreadings
+                token = raw.decode(encoding)
+                if (word := self._reading(token)) is not None:
+                    readings[token] = word
+                    continue
+                if len(self._read) >= READINGS_KEPT:
+                    self._read.clear()
+                self._read.add(raw)
+            if readings:
+                return self._replace(text, readings)
+        return text, Positions(len(text))  # nothing to repair: most text layers
 
-    def _maybe_split(self, text: str) -> bool:
-        """Whether some vocabulary word may stand split by a space: it then occurs more often
-        in the text with its spaces removed. A test in C over the whole text, so that the
-        token-by-token repair runs only on the texts that need it."""
-        squeezed = text.replace(" ", "")
-        return any(squeezed.count(w) != text.count(w) for w in self.words)
+    def _maybe_split(self, mask: bytes, words: set[bytes]) -> bool:
+        """Whether some vocabulary word may stand split by spaces in the text of ``mask`` (see
+        :func:`_word_mask`) whose words are ``words``: its pieces are among them, one space
+        apart. So that the token-by-token repair runs only on the texts that need it."""
+        for anchor in words & self._anchors:
+            for pieces in self._splits[anchor]:
+                if all(p in words for p in pieces) and _holds(mask, b" ".join(pieces)):
+                    return True
+        return False
 
-    def _repair_tokens(self, text: str, *, fuzzy: bool) -> tuple[str, list[int]]:
+    def _replace(self, text: str, readings: dict[str, str]) -> tuple[str, Positions]:
+        """``text`` with each whole-word occurrence of a key of ``readings`` read as its value."""
+        found = []
+        for token, word in readings.items():
+            start = text.find(token)
+            while start >= 0:
+                end = start + len(token)
+                if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end):
+                    found.append((start, end, word))
+                start = text.find(token, end)
+        found.sort()
+        out: list[str] = []
+        edits = []
+        pos = shift = 0
+        for start, end, word in found:
+            out.append(text[pos:start])
+            out.append(word)
+            edits.append((start + shift, start + shift + len(word), start, end))
+            shift += len(word) - (end - start)
+            pos = end
+        out.append(text[pos:])
+        new = "".join(out)
+        return new, Positions(len(new), edits)
+
+    def _repair_tokens(self, text: str, *, fuzzy: bool) -> tuple[str, Positions]:
         """The token-by-token repair: split words joined, and (``fuzzy``) OCR misreads read back."""
         tokens = list(_TOKEN.finditer(text))
         out: list[str] = []
-        where: list[int] = []
-        pos = 0
+        edits = []
+        pos = shift = 0
         i = 0
         while i < len(tokens):
             tok = tokens[i]
@@ -163,26 +359,21 @@ class Vocabulary:
                 if joined in self.words and not all(p in self.words for p in pieces):
                     replacement, last = joined, j
                     break
-            word = tok.group()
-            if replacement is None and fuzzy and len(word) >= MIN_REPAIR and word not in self.words:
-                if not word.isdigit():
-                    replacement = self._closest(word)
+            if replacement is None and fuzzy:
+                replacement = self._reading(tok.group())
             if replacement is None:
                 i += 1
                 continue
-            end = tokens[last].end()
-            out.append(text[pos : tok.start()])
-            where.extend(range(pos, tok.start()))
+            start, end = tok.start(), tokens[last].end()
+            out.append(text[pos:start])
             out.append(replacement)
-            # spread the replacement over the original span, so an excerpt covers it all
-            span_len = end - tok.start()
-            where.extend(tok.start() + (k * span_len) // len(replacement) for k in range(len(replacement)))
+            edits.append((start + shift, start + shift + len(replacement), start, end))
+            shift += len(replacement) - (end - start)
             pos = end
             i = last + 1
         out.append(text[pos:])
-        where.extend(range(pos, len(text)))
-        where.append(len(text))
-        return "".join(out), where
+        new = "".join(out)
+        return new, Positions(len(new), edits)
 
 
 @dataclass(frozen=True)
@@ -245,8 +436,9 @@ class Ruleset:
         fuzzy = any(p.method == "ocr" for p in decree.pages)
         folded, where = self.vocabulary.repair(normalize_for_matching(original), fuzzy=fuzzy)
         numbers = [p.number for p in decree.pages] or [decree.first_page]
-        first_end = bisect.bisect_left(where, len(texts[0])) if texts else 0
-        visas = _VISAS.search(folded[:first_end])
+        first_end = where.index(len(texts[0])) if texts else 0
+        # a match of _VISAS is short: the text past the title scope need not be searched
+        visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
         title, _ = self.vocabulary.repair(normalize_for_matching(decree.title), fuzzy=fuzzy)
         head = title + "\n" + folded[:head_end]

@@ -169,3 +169,71 @@ def test_a_malformed_rule_file_names_file_rule_and_reason(tmp_path, content, mes
     assert "bad.toml" in str(err.value) and message in str(err.value)
     if "id" in content and "no id" not in message and "TOML" not in message:
         assert "'r1'" in str(err.value)
+
+
+def test_fast_folding_is_the_character_table():
+    """Folding through cp1252 bytes gives what the per-character table gives, for every
+    cp1252 character and for text outside cp1252 (or holding "µ", which folds outside it)."""
+    import attrap.classify as classify
+
+    chars = []
+    for b in range(256):
+        try:
+            chars.append(bytes([b]).decode("cp1252"))
+        except UnicodeDecodeError:
+            pass
+    for text in ["".join(chars), "Arrêté ŒUVRE « ÉTÉ » – 5 µm", "Ω aéronefs ’ ʼ □ \ufffd", "x\u00a0y\tz"]:
+        assert normalize_for_matching(text) == text.translate(classify._FOLD)
+
+
+DAMAGED = (
+    "Arrêté autorisant la capt ation, l'enregistrement et la tra nsmission d'images au moyen de "
+    "carneras instal1ées sur des aéronels ; la captat1on est autorlsée. Fin."
+)
+
+
+@pytest.mark.parametrize("fuzzy", [False, True])
+def test_repair_positions_point_into_the_original(fuzzy):
+    import bisect
+
+    folded = normalize_for_matching(DAMAGED)
+    repaired, where = RULES.vocabulary.repair(folded, fuzzy=fuzzy)
+    assert "captation, l'enregistrement et la transmission" in repaired
+    assert ("installees sur des aeronefs" in repaired) is fuzzy
+    positions = [where[i] for i in range(len(where))]
+    assert len(positions) == len(repaired) + 1 and positions[-1] == len(DAMAGED)
+    assert positions == sorted(positions)
+    for original in range(len(DAMAGED) + 1):
+        assert where.index(original) == bisect.bisect_left(positions, original)
+    i = repaired.index("transmission")
+    assert DAMAGED[where[i] : where[i + len("transmission")]] == "tra nsmission"
+
+
+def test_ocr_readings_are_remembered_and_give_the_same_text():
+    text = normalize_for_matching(DAMAGED)
+    first = RULES.vocabulary.repair(text, fuzzy=True)[0]
+    assert RULES.vocabulary.repair(text, fuzzy=True)[0] == first
+    assert "captation est autorisee" in first
+
+
+def test_a_pattern_with_capitals_still_ignores_case(tmp_path):
+    (tmp_path / "categories.toml").write_text('[[category]]\nid = "x"\nlabel = "X"\n')
+    (tmp_path / "x.toml").write_text(
+        '[[rule]]\nid = "caps"\ncategory = "x"\nany = ["re:CAPTATION\\\\s+D\\\\W?IMAGES"]\n'
+        'must_match = ["LA CAPTATION D\'IMAGES"]\n',
+        encoding="utf-8",
+    )
+    rules = load_rules(tmp_path)
+    assert rules.classify(Decree("t", 1, 1, [Page(1, "la captation d'images")])).categories == ["x"]
+
+
+def test_cctv_authorisation_is_read_in_the_article_when_ocr_garbles_the_title():
+    cd = _classify(
+        "Arrêté préfectoral portant modification d'un système de open autorisé\n"
+        "Vu le code de la sécurité intérieure ;\nARRÊTE\n"
+        "Article ler : Le directeur du supermarché est autorisé à modifier le\n"
+        "système de vidéoprotection précédemment autorisé.",
+        method="ocr",
+    )
+    assert cd.categories == ["videoprotection"]
+    assert {m.rule for m in cd.matches} == {"videoprotection-article-authorised"}
