@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := fonts-dejavu-core tesseract-ocr tesseract-ocr-fra
+# only for `make test`: the browser the end-to-end test of the web interface drives (Playwright)
+TEST_APT_PACKAGES := chromium
 
-.PHONY: demo test venv lint clean system-deps
+.PHONY: demo test venv lint clean system-deps test-deps
 
 $(BIN)/attrap: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,20 +16,29 @@ $(BIN)/attrap: pyproject.toml
 
 venv: $(BIN)/attrap
 
-# Debian packages the tests need, installed only when missing.
-system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Install the Debian packages named in $(1) that are missing (apt-get update first; root only).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing Debian packages:$$missing (run as root or install them)"; fi; \
 	fi
+endef
+
+# what attrap needs to run (fonts for the generated PDFs, Tesseract for scanned pages)
+system-deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+# what only the tests need: the browser tests/test_browser.py drives
+test-deps:
+	$(call apt_install,$(TEST_APT_PACKAGES))
 
 demo: venv system-deps
 	$(BIN)/attrap demo
 
-test: venv system-deps
+test: venv system-deps test-deps
 	$(BIN)/ruff check attrap scrapers tests fixtures
-	$(BIN)/pytest -q
+	ATTRAP_REQUIRE_BROWSER=1 $(BIN)/pytest -q
 
 lint: venv
 	$(BIN)/ruff check attrap scrapers tests fixtures

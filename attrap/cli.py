@@ -560,7 +560,8 @@ def export(
 )
 @_common
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Read-only HTTP server: Atom feeds and a JSON API of the flagged decrees (/openapi.json)."""
+    """Read-only HTTP server: web pages in French (/, /decret/ID, /statistiques, /etat), Atom feeds
+    and a JSON API of the flagged decrees (/openapi.json)."""
     import signal
 
     from attrap.web import serve as serve_http

@@ -19,7 +19,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -89,6 +89,10 @@ class Filter:
     since: date | None = None
     #: words that must all appear in the title, number, places, event, service or text
     q: str | None = None
+    #: recueils published on or before this day (first seen on or before it, when undated)
+    until: date | None = None
+    #: a full-text search in the syntax of ``attrap search`` (AND, OR, "phrases", -word)
+    search: str | None = None
 
 
 @dataclass
@@ -148,7 +152,8 @@ class Catalog:
             if department not in self.departments:
                 raise BadParameter("department", f"no source for département {f.department!r}")
         q = (f.q or "").strip() or None
-        return Filter(f.category, f.source_id, department, f.since, q)
+        search = (f.search or "").strip() or None
+        return Filter(f.category, f.source_id, department, f.since, q, f.until, search)
 
     # -- reading ------------------------------------------------------------------------------
     def _where(self, q: Select[Any], f: Filter) -> Select[Any]:
@@ -168,6 +173,15 @@ class Catalog:
                     Recueil.published.is_(None) & (Recueil.first_seen_at >= since_instant),
                 )
             )
+        if f.until:
+            after = f.until + timedelta(days=1)
+            q = q.where(
+                or_(
+                    Recueil.published <= f.until,
+                    Recueil.published.is_(None)
+                    & (Recueil.first_seen_at < datetime(after.year, after.month, after.day, tzinfo=UTC)),
+                )
+            )
         return q
 
     @staticmethod
@@ -183,13 +197,19 @@ class Catalog:
     def find(self, f: Filter = Filter(), *, limit: int | None = None, offset: int = 0) -> Result:
         """The flagged decrees ``f`` selects, newest recueil first, and how many there are."""
         f = self.check(f)
+        # the full-text search runs first, in its own transaction (FTS5 or PostgreSQL's)
+        matching = set(self.store.search_flagged_ids(f.search)) if f.search else None
         with self.store.session() as s:
-            if f.q:
+            if f.q or matching is not None:
                 # words are matched here, accents and case folded, the same way on every database
-                words = [fold(w) for w in _WORD.findall(f.q)]
+                words = [fold(w) for w in _WORD.findall(f.q or "")]
                 cols = (DecreeRow.id, DecreeRow.title, DecreeRow.number, DecreeRow.details, DecreeRow.text)
                 base = self._order(self._where(select(*cols).join(Recueil), f))
-                ids = [row.id for row in s.execute(base) if all(w in _haystack(row) for w in words)]
+                ids = [
+                    row.id
+                    for row in s.execute(base)
+                    if (matching is None or row.id in matching) and all(w in _haystack(row) for w in words)
+                ]
                 total = len(ids)
                 page = ids[offset : None if limit is None else offset + limit]
                 rows = (

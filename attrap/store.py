@@ -23,6 +23,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Select,
     String,
     Table,
     Text,
@@ -455,20 +456,8 @@ class Store:
     ) -> list[DecreeRow]:
         """Decrees whose title or text match ``query`` (words, "quoted phrases", AND, OR, NOT or
         -word), best first; case and accents ignored."""
-        terms = parse_query(query)
-        if not terms:
-            raise ValueError("empty search")
         with self.session() as s:
-            q = select(DecreeRow).join(Recueil)
-            if self.engine.dialect.name == "sqlite":
-                fts = table("decrees_fts", column("rowid"), column("rank"))
-                q = q.join(fts, fts.c.rowid == DecreeRow.id).where(text("decrees_fts MATCH :match"))
-                q = q.order_by(fts.c.rank, DecreeRow.id.desc()).params(match=_fts5_query(terms))
-            else:
-                vector = literal_column(PG_SEARCH_VECTOR.format(t="decrees."))
-                tsq = func.websearch_to_tsquery("french", _websearch_query(terms))
-                q = q.where(vector.op("@@")(tsq))  # type: ignore[attr-defined]
-                q = q.order_by(func.ts_rank(vector, tsq).desc(), DecreeRow.id.desc())
+            q = self._matching(select(DecreeRow).join(Recueil), query)
             if source_ids:
                 q = q.where(Recueil.source_id.in_(list(source_ids)))
             if since:
@@ -573,6 +562,83 @@ class Store:
         q = t.delete() if source_id is None else t.delete().where(t.c.source_id == source_id)
         with self.engine.begin() as conn:
             return conn.execute(q).rowcount
+
+    # -- the web interface (attrap.webui) -----------------------------------------------------
+    def search_flagged_ids(self, query: str) -> list[int]:
+        """Ids of the flagged decrees matching ``query`` (the syntax of :meth:`search`), best
+        first. ValueError when the query holds no word."""
+        flagged = cast(DecreeRow.categories, String).like('%"%')
+        with self.session() as s:
+            return list(s.scalars(self._matching(select(DecreeRow.id).where(flagged), query)))
+
+    def _matching(self, q: Select[Any], query: str) -> Select[Any]:
+        """``q`` narrowed to the decrees matching ``query``, best first (SQLite FTS5 or
+        PostgreSQL full-text search). ValueError when the query holds no word."""
+        terms = parse_query(query)
+        if not terms:
+            raise ValueError("empty search")
+        if self.engine.dialect.name == "sqlite":
+            fts = table("decrees_fts", column("rowid"), column("rank"))
+            q = q.join(fts, fts.c.rowid == DecreeRow.id).where(text("decrees_fts MATCH :match"))
+            return q.order_by(fts.c.rank, DecreeRow.id.desc()).params(match=_fts5_query(terms))
+        vector = literal_column(PG_SEARCH_VECTOR.format(t="decrees."))
+        tsq = func.websearch_to_tsquery("french", _websearch_query(terms))
+        q = q.where(vector.op("@@")(tsq))  # type: ignore[attr-defined]
+        return q.order_by(func.ts_rank(vector, tsq).desc(), DecreeRow.id.desc())
+
+    def decree_matches_and_posts(self, decree_id: int) -> tuple[list[dict[str, Any]], list[Post]]:
+        """What classification matched in a decree, and the posts made for it (oldest first)."""
+        with self.session() as s:
+            matches = s.scalar(select(DecreeRow.matches).where(DecreeRow.id == decree_id)) or []
+            posts = list(s.scalars(select(Post).where(Post.decree_id == decree_id).order_by(Post.id)))
+            return list(matches), posts
+
+    def flagged_facts(self) -> list[tuple[str, date | None, datetime, list[str]]]:
+        """(source id, recueil published, recueil first seen, categories) of every flagged decree."""
+        flagged = cast(DecreeRow.categories, String).like('%"%')
+        with self.session() as s:
+            q = (
+                select(Recueil.source_id, Recueil.published, Recueil.first_seen_at, DecreeRow.categories)
+                .join(Recueil)
+                .where(flagged)
+            )
+            return [(r[0], r[1], r[2], list(r[3] or [])) for r in s.execute(q)]
+
+    def last_published(self) -> dict[str, date]:
+        """Per source, the newest date a recueil of it was published."""
+        with self.session() as s:
+            q = (
+                select(Recueil.source_id, func.max(Recueil.published))
+                .where(Recueil.published.is_not(None))
+                .group_by(Recueil.source_id)
+            )
+            return {sid: day for sid, day in s.execute(q) if day}
+
+    def source_history(
+        self, source_id: str, *, limit: int = 20
+    ) -> tuple[list[CrawlRun], list[Recueil], Recueil | None]:
+        """A source's newest runs (newest first), the recueils that failed to be read (newest
+        first), and its newest recueil."""
+        with self.session() as s:
+            runs = s.scalars(
+                select(CrawlRun)
+                .where(CrawlRun.source_id == source_id)
+                .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                .limit(limit)
+            )
+            failed = s.scalars(
+                select(Recueil)
+                .where(Recueil.source_id == source_id, Recueil.status == "failed")
+                .order_by(Recueil.first_seen_at.desc(), Recueil.id.desc())
+                .limit(limit)
+            )
+            newest = s.scalar(
+                select(Recueil)
+                .where(Recueil.source_id == source_id)
+                .order_by(Recueil.published.desc().nulls_last(), Recueil.first_seen_at.desc())
+                .limit(1)
+            )
+            return list(runs), list(failed), newest
 
 
 #: ETag / Last-Modified and body per listing URL: a cache a full crawl rebuilds (migration 0004)

@@ -1,6 +1,14 @@
-"""``attrap serve``: Atom feeds and a read-only JSON API over the store, as a small WSGI app.
+"""``attrap serve``: a web interface, Atom feeds and a read-only JSON API over the store, as a
+small WSGI app.
 
-Endpoints (all GET or HEAD; the OpenAPI 3.1 description is at ``/openapi.json``):
+HTML pages in French (:mod:`attrap.webui`; no JavaScript, nothing from another host):
+
+- ``/`` the flagged decrees with a search box and filters, paged (to a client that asks for
+  ``text/html``, as browsers do; other clients get the JSON index of the API there);
+- ``/decret/<id>`` one decree; ``/statistiques`` charts; ``/etat`` and ``/etat/<source id>`` the
+  sources' health; ``/static/…`` the style sheet and icon.
+
+API endpoints (all GET or HEAD; the OpenAPI 3.1 description is at ``/openapi.json``):
 
 - ``/feeds/all.atom``, ``/feeds/<category>.atom``, ``/feeds/departement/<dep>.atom``: the
   newest flagged decrees as Atom 1.0 feeds;
@@ -8,9 +16,10 @@ Endpoints (all GET or HEAD; the OpenAPI 3.1 description is at ``/openapi.json``)
 - ``/decrees/<id>``: one flagged decree;
 - ``/sources``: every source with its health (as ``attrap status`` gives it).
 
-No login, nothing written. A bad parameter is a 400 with ``{"error": "<param>: …"}``, an
-unknown path a 404, any method but GET and HEAD a 405. The standard library's ``wsgiref``
-serves it (threaded) in :func:`serve`; any WSGI server can run :func:`make_app` instead.
+No login, nothing written. A bad parameter is a 400 with ``{"error": "<param>: …"}`` (a page
+naming the parameter, for the HTML pages), an unknown path a 404, any method but GET and HEAD a
+405. The standard library's ``wsgiref`` serves it (threaded) in :func:`serve`; any WSGI server
+can run :func:`make_app` instead.
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ from attrap import __version__
 from attrap.config import PROJECT_URL, Settings
 from attrap.export import BadParameter, Catalog, Filter, parse_day, to_atom
 from attrap.sources import Source
-from attrap.store import Store
+from attrap.store import SourceStatus, Store
+from attrap.webui import PageError, WebUI
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +62,15 @@ _CATEGORY_FEED = re.compile(r"/feeds/([a-z0-9_-]+)\.atom")
 _DECREE = re.compile(r"/decrees/([^/]+)")
 _INT = re.compile(r"[0-9]{1,9}")
 
+#: what a page may load: its own style sheet and icon; no script, no frame, forms to itself
+HTML_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
 StartResponse = Callable[..., Any]
+Handler = Callable[[dict[str, Any], dict[str, str]], "Response"]
 
 
 class HTTPError(Exception):
@@ -92,8 +110,9 @@ class WebApp:
     ):
         self.store = store or Store(settings.database_url)
         self.catalog = Catalog(self.store, sources=sources)
-        self._sources_cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._status_cache: tuple[float, dict[str, SourceStatus]] | None = None
         self._lock = threading.Lock()
+        self.ui = WebUI(self.store, self.catalog, self._statuses)
 
     def close(self) -> None:
         self.store.close()
@@ -102,22 +121,45 @@ class WebApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO") or "/"
+        # errors are pages for the HTML pages (and for browsers on unknown paths), JSON elsewhere
+        html = _wants_html(environ)
         try:
-            handler = self._route(path)
+            handler, html = self._route(path, environ)
             if method not in ("GET", "HEAD"):
-                raise HTTPError(
-                    405, f"method {method} not allowed: this API is read-only", [("Allow", "GET, HEAD")]
-                )
+                message = f"method {method} not allowed: this API is read-only"
+                if html:
+                    message = f"La méthode {method} n'est pas permise : ce site se lit seulement."
+                raise HTTPError(405, message, [("Allow", "GET, HEAD")])
             response = handler(environ, self._params(environ))
         except BadParameter as exc:
-            response = _json({"error": str(exc)}, 400)
-        except HTTPError as exc:
-            response = _json({"error": exc.message}, exc.status)
-            response.headers += exc.headers
+            if html:
+                message = str(exc).removeprefix(f"{exc.param}: ")
+                response = self._page_error(400, message, exc.param)
+            else:
+                response = _json({"error": str(exc)}, 400)
+        except (HTTPError, PageError) as exc:
+            response = (
+                self._page_error(exc.status, exc.message)
+                if html
+                else _json({"error": exc.message}, exc.status)
+            )
+            response.headers += getattr(exc, "headers", [])
         except Exception:
             log.exception("error serving %s %s", method, path)
-            response = _json({"error": "internal error"}, 500)
+            response = (
+                self._page_error(500, "Erreur interne.") if html else _json({"error": "internal error"}, 500)
+            )
+        if path == "/":
+            response.headers.append(("Vary", "Accept"))
         return self._send(environ, start_response, method, response)
+
+    def _page_error(self, status: int, message: str, param: str | None = None) -> Response:
+        try:
+            page = self.ui.error(status, message, param)
+        except Exception:  # the page itself failed: say it plainly
+            log.exception("error rendering the %d page", status)
+            return Response(message.encode("utf-8"), "text/plain; charset=utf-8", status)
+        return Response(page.body, page.content_type, status)
 
     def _send(
         self, environ: dict[str, Any], start_response: StartResponse, method: str, r: Response
@@ -125,7 +167,7 @@ class WebApp:
         headers = [
             ("Content-Type", r.content_type),
             ("X-Content-Type-Options", "nosniff"),
-            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("Content-Security-Policy", HTML_CSP if r.content_type.startswith("text/html") else API_CSP),
             ("Referrer-Policy", "no-referrer"),
             ("Access-Control-Allow-Origin", "*"),
             *r.headers,
@@ -161,8 +203,24 @@ class WebApp:
             params[name] = values[0]
         return params
 
-    def _route(self, path: str) -> Callable[[dict[str, Any], dict[str, str]], Response]:
-        fixed = {
+    def _route(self, path: str, environ: dict[str, Any]) -> tuple[Handler, bool]:
+        """The handler of ``path`` and whether it answers HTML."""
+        if path == "/" and _wants_html(environ):
+            return self._page(self.ui.home), True
+        if (page := self.ui.route(path)) is not None:
+            return self._page(page), True
+        return self._api_route(path), False
+
+    @staticmethod
+    def _page(handler: Callable[[dict[str, Any], dict[str, str]], Any]) -> Handler:
+        def answer(environ: dict[str, Any], params: dict[str, str]) -> Response:
+            page = handler(environ, params)
+            return Response(page.body, page.content_type)
+
+        return answer
+
+    def _api_route(self, path: str) -> Handler:
+        fixed: dict[str, Handler] = {
             "/": self.index,
             "/openapi.json": self.openapi,
             "/sources": self.sources,
@@ -197,6 +255,7 @@ class WebApp:
                 + [f"/feeds/{c}.atom" for c in self.catalog.categories]
                 + [f"/feeds/departement/{d}.atom" for d in sorted(self.catalog.departments)],
                 "api": ["/decrees", "/decrees/{id}", "/sources"],
+                "html": ["/", "/decret/{id}", "/statistiques", "/etat", "/etat/{source}"],
             }
         )
 
@@ -254,16 +313,21 @@ class WebApp:
         return _json(record)
 
     def sources(self, environ: dict[str, Any], params: dict[str, str]) -> Response:
+        return _json({"sources": self._source_rows()})
+
+    def _statuses(self) -> dict[str, SourceStatus]:
+        """Every source's status, kept SOURCES_TTL seconds (it reads every source's runs)."""
         with self._lock:
-            cached = self._sources_cache
+            cached = self._status_cache
             if cached is None or time.monotonic() - cached[0] > SOURCES_TTL:
-                cached = (time.monotonic(), self._source_rows())
-                self._sources_cache = cached
-        return _json({"sources": cached[1]})
+                sources = list(self.catalog.sources)
+                cached = (time.monotonic(), {s.source_id: s for s in self.store.source_status(sources)})
+                self._status_cache = cached
+            return cached[1]
 
     def _source_rows(self) -> list[dict[str, Any]]:
         sources = self.catalog.sources
-        status = {s.source_id: s for s in self.store.source_status(list(sources))}
+        status = self._statuses()
         rows = []
         for src in sources.values():
             st = status.get(src.id)
@@ -286,6 +350,12 @@ class WebApp:
                 }
             )
         return rows
+
+
+def _wants_html(environ: dict[str, Any]) -> bool:
+    """Whether the client asks for a page (browsers send ``Accept: text/html,…``)."""
+    accept = environ.get("HTTP_ACCEPT", "")
+    return "text/html" in accept or "application/xhtml+xml" in accept
 
 
 def make_app(settings: Settings, *, store: Store | None = None) -> WebApp:

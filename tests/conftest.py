@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
@@ -86,3 +89,33 @@ def run_cli(*args: str, env: dict[str, str], check: bool = True, timeout: float 
             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         )
     return proc
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """``attrap serve``'s app over the environment's store, on a free port: its base URL."""
+    from attrap.config import Settings
+    from attrap.web import make_app
+
+    app = make_app(Settings.load(env=env))
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.close()
+
+
+@pytest.fixture
+def filled(cli_env: dict[str, str], fixture_site) -> dict[str, str]:
+    """``cli_env`` over a store filled by a dry-run scan of the fixture site."""
+    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    return cli_env

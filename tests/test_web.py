@@ -3,46 +3,23 @@
 from __future__ import annotations
 
 import json
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
 
-from attrap.config import Settings
 from attrap.sources import registry
-from attrap.web import MAX_LIMIT, make_app
-from tests.conftest import run_cli
+from attrap.web import MAX_LIMIT
+from tests.conftest import serving
 from tests.test_export import ATOM, EXPECTED, oracle
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
 
 
 @pytest.fixture
 def client(cli_env) -> Iterator[httpx.Client]:
-    app = make_app(Settings.load(env=cli_env))
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}", timeout=10) as c:
-            yield c
-    finally:
-        server.shutdown()
-        server.server_close()
-        app.close()
-
-
-@pytest.fixture
-def filled(cli_env, fixture_site) -> dict[str, str]:
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
-    return cli_env
+    with serving(cli_env) as base, httpx.Client(base_url=base, timeout=10) as c:
+        yield c
 
 
 def _ok(c: httpx.Client, url: str, **params) -> dict:

@@ -1,0 +1,493 @@
+"""The web interface of ``attrap serve``: server-rendered HTML pages, in French.
+
+Pages (GET or HEAD; no JavaScript, nothing loaded from another host, readable on a phone):
+
+- ``/`` the flagged decrees, newest recueil first, 20 a page: a search box (the syntax of
+  ``attrap search``: words, "quoted phrases", AND, OR, NOT or -word) and filters
+  ``category``, ``department``, ``source``, ``since``, ``until`` (YYYY-MM-DD, on the date the
+  recueil was published, or first seen when the site gives none), ``page``;
+- ``/decret/<id>`` one decree: where it was found, what it authorises, its flags, the excerpts
+  that made it flagged with the matched words marked, the link to its page of the PDF, its posts;
+- ``/statistiques`` flagged decrees per month and per département, as SVG charts and tables;
+- ``/etat`` every source's health, the unhealthy ones first; ``/etat/<source id>`` one source;
+- ``/static/…`` the style sheet and the icon.
+
+Templates are Jinja2 with autoescaping: text read from PDFs (titles, excerpts, places, errors)
+is always escaped, and links taken from the store are only made links when they are http(s).
+A bad query parameter is a 400 page naming it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from attrap import __version__
+from attrap.classify import load_rules
+from attrap.config import PROJECT_URL
+from attrap.export import BadParameter, Catalog, Filter
+from attrap.frdates import format_date, format_period
+from attrap.store import SourceStatus, Store, parse_query
+from attrap.webui import charts, departements
+from attrap.webui.highlight import mark, query_spans, query_terms, rule_spans
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+#: decrees on a page of the home
+PAGE_SIZE = 20
+#: the last page number accepted (20 × 5000 decrees)
+MAX_PAGE = 5000
+#: the longest search accepted, in characters
+MAX_QUERY = 200
+#: seconds the charts' counts are kept (they read every flagged decree)
+STATS_TTL = 60.0
+HOME_PARAMS = ("q", "category", "department", "source", "since", "until", "page")
+DECREE_PARAMS = ("q",)
+STATS_PARAMS = ("category", "department")
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+PARIS = ZoneInfo("Europe/Paris")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT = re.compile(r"[0-9]{1,9}")
+_SOURCE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PAGES = {"/statistiques": "stats", "/etat": "sources"}
+_DECREE = re.compile(r"/decret/([^/]+)")
+_SOURCE = re.compile(r"/etat/([^/]+)")
+_STATIC = re.compile(r"/static/([a-z0-9-]+\.(?:css|svg))")
+OUTCOMES = {"ok": "réussi", "error": "échec", "running": "en cours"}
+POST_STATUSES = {
+    "queued": "en attente", "sending": "en cours d'envoi", "posted": "publié", "failed": "échec définitif",
+    "held": "retenu (non publié)",
+}  # fmt: skip
+
+HTML = "text/html; charset=utf-8"
+
+
+@dataclass
+class Page:
+    body: bytes
+    content_type: str = HTML
+
+
+Handler = Callable[[dict[str, Any], dict[str, str]], Page]
+
+
+class PageError(Exception):
+    """An answer other than 200 for a page: 404 and the like, with a message in French."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+# -- parameters -------------------------------------------------------------------------------
+def only(params: dict[str, str], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        known = ", ".join(allowed) or "aucun"
+        raise BadParameter(unknown[0], f"paramètre inconnu (paramètres reconnus : {known})")
+
+
+def choice(params: dict[str, str], name: str, allowed: Any, what: str) -> str | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    if name == "department":
+        value = value.upper()
+    if value not in allowed:
+        raise BadParameter(name, f"{what} inconnu(e) : « {_short(value)} »")
+    return value
+
+
+def day(params: dict[str, str], name: str) -> date | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(name, f"date attendue au format AAAA-MM-JJ, reçu « {_short(value)} »") from None
+
+
+def page_number(params: dict[str, str]) -> int:
+    value = params.get("page", "").strip()
+    if not value:
+        return 1
+    if not _INT.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
+        raise BadParameter("page", f"numéro de page attendu, entre 1 et {MAX_PAGE}, reçu « {_short(value)} »")
+    return int(value)
+
+
+def search_query(params: dict[str, str]) -> str | None:
+    value = " ".join(params.get("q", "").split())
+    if not value:
+        return None
+    if len(value) > MAX_QUERY:
+        raise BadParameter("q", f"recherche trop longue ({len(value)} caractères, au plus {MAX_QUERY})")
+    if not parse_query(value):
+        raise BadParameter("q", "la recherche ne contient aucun mot")
+    return value
+
+
+def _short(value: str, n: int = 60) -> str:
+    return value if len(value) <= n else value[: n - 1] + "…"
+
+
+# -- formatting (Jinja filters) ---------------------------------------------------------------
+def _parse(value: str | date | datetime | None) -> date | datetime | None:
+    if value is None or isinstance(value, date):
+        return value
+    return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+
+
+def fr_date(value: str | date | datetime | None) -> str:
+    """ "14 octobre 2026"; a date and time is said in Paris time."""
+    parsed = _parse(value)
+    if parsed is None:
+        return ""
+    if isinstance(parsed, datetime):
+        parsed = _paris(parsed).date()
+    return format_date(parsed)
+
+
+def fr_datetime(value: str | datetime | None) -> str:
+    """ "14 octobre 2026 à 09h05" (Paris time)."""
+    parsed = _parse(value)
+    if parsed is None:
+        return ""
+    if not isinstance(parsed, datetime):
+        return format_date(parsed)
+    t = _paris(parsed)
+    return f"{format_date(t.date())} à {t.hour:02d}h{t.minute:02d}"
+
+
+def _paris(t: datetime) -> datetime:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(PARIS)
+
+
+def http_url(value: str | None) -> str | None:
+    """The URL when it is http(s), else None: a link read from a site is never ``javascript:``."""
+    if not value:
+        return None
+    try:
+        scheme = urlsplit(value).scheme.lower()
+    except ValueError:
+        return None
+    return value if scheme in ("http", "https") else None
+
+
+def period(details: dict[str, Any]) -> str:
+    start, end = _parse(details.get("start")), _parse(details.get("end"))
+    if not isinstance(start, datetime):
+        return ""
+    return format_period(start, end if isinstance(end, datetime) else None)
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n <= 1 else many or one + 's'}"
+
+
+@dataclass
+class Pager:
+    page: int
+    pages: int
+    total: int
+    prev_url: str | None
+    next_url: str | None
+    first: int
+    last: int
+
+
+class WebUI:
+    """The HTML pages over a Catalog (decree records) and the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        statuses: Callable[[], dict[str, SourceStatus]],
+    ):
+        self.store, self.catalog, self.statuses = store, catalog, statuses
+        self.ruleset = load_rules()
+        self.rules = {r.id: r for r in self.ruleset.rules}
+        self.series = charts.series_for(catalog.categories)
+        self._facts: tuple[float, list[tuple[str, date | None, datetime, list[str]]]] | None = None
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters.update(
+            fr_date=fr_date,
+            fr_datetime=fr_datetime,
+            http_url=http_url,
+            period=period,
+            upfirst=lambda s: s[:1].upper() + s[1:],
+            dep=departements.label,
+            category=lambda c: catalog.categories.get(c, c),
+        )
+        env.globals.update(
+            version=__version__,
+            project=PROJECT_URL,
+            categories=catalog.categories,
+            plural=plural,
+            outcomes=OUTCOMES,
+            post_statuses=POST_STATUSES,
+        )
+        self.env = env
+
+    # -- routing --------------------------------------------------------------------------------
+    def route(self, path: str) -> Handler | None:
+        """The page at ``path``, or None when it is not one of the interface's (``/`` is routed by
+        :mod:`attrap.web`, which serves the JSON index there to clients that do not ask for HTML)."""
+        if path in _PAGES:
+            return getattr(self, _PAGES[path])
+        if m := _DECREE.fullmatch(path):
+            return lambda env, params: self.decree(m[1], params)
+        if m := _SOURCE.fullmatch(path):
+            return lambda env, params: self.source(m[1], params)
+        if m := _STATIC.fullmatch(path):
+            return lambda env, params: self.static(m[1], params)
+        return None
+
+    def render(self, template: str, **context: Any) -> Page:
+        return Page(self.env.get_template(template).render(**context).encode("utf-8"))
+
+    def error(self, status: int, message: str, param: str | None = None) -> Page:
+        """The page of an error (its status is the caller's to send)."""
+        titles = {400: "Paramètre incorrect", 404: "Page introuvable", 405: "Méthode non permise"}
+        return self.render(
+            "error.html",
+            heading=titles.get(status, "Erreur"),
+            message=message,
+            param=param,
+            nav=None,
+        )
+
+    # -- pages ----------------------------------------------------------------------------------
+    def home(self, environ: dict[str, Any], params: dict[str, str]) -> Page:
+        only(params, HOME_PARAMS)
+        form = {
+            "q": search_query(params),
+            "category": choice(params, "category", self.catalog.categories, "catégorie"),
+            "department": choice(params, "department", self.catalog.departments, "département"),
+            "source": choice(params, "source", self.catalog.sources, "source"),
+            "since": day(params, "since"),
+            "until": day(params, "until"),
+        }
+        if form["since"] and form["until"] and form["until"] < form["since"]:
+            raise BadParameter("until", "la date de fin précède la date de début")
+        page = page_number(params)
+        total, records = self._listing(form, page)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        kept = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in form.items() if v}
+
+        def url(n: int) -> str:
+            query = urlencode({**kept, "page": n} if n > 1 else kept)
+            return "/?" + query if query else "/"
+
+        pager = Pager(
+            page=page,
+            pages=pages,
+            total=total,
+            prev_url=url(page - 1) if 1 < page <= pages else None,
+            next_url=url(page + 1) if page < pages else None,
+            first=(page - 1) * PAGE_SIZE + 1,
+            last=min(total, page * PAGE_SIZE),
+        )
+        terms = query_terms(form["q"])
+        for r in records:
+            r["title_html"] = mark(r["title"] or "Arrêté sans titre", query_spans(terms, r["title"]))
+            r["url"] = f"/decret/{r['id']}" + ("?" + urlencode({"q": form["q"]}) if form["q"] else "")
+        feed = "/feeds/all.atom"
+        if form["category"] and not any(form[k] for k in ("q", "department", "source", "since", "until")):
+            feed = f"/feeds/{form['category']}.atom"
+        elif form["department"] and not any(form[k] for k in ("q", "category", "source", "since", "until")):
+            feed = f"/feeds/departement/{form['department']}.atom"
+        return self.render(
+            "home.html",
+            nav="home",
+            form=form,
+            filtered=bool(kept),
+            departments=sorted(self.catalog.departments, key=departements.sort_key),
+            sources=self.catalog.sources,
+            records=records,
+            pager=pager,
+            feed=feed,
+        )
+
+    def _listing(self, form: dict[str, Any], page: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many flagged decrees the form selects, and the records of one page of them."""
+        f = Filter(
+            form["category"], form["source"], form["department"], form["since"],
+            until=form["until"], search=form["q"],
+        )  # fmt: skip
+        result = self.catalog.find(f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        return result.total, result.records
+
+    def decree(self, raw_id: str, params: dict[str, str]) -> Page:
+        only(params, DECREE_PARAMS)
+        if not _INT.fullmatch(raw_id):
+            raise BadParameter("id", f"numéro d'arrêté attendu (un entier), reçu « {_short(raw_id)} »")
+        record = self.catalog.get(int(raw_id))
+        if record is None:
+            raise PageError(404, f"Aucun arrêté signalé ne porte le numéro {raw_id}.")
+        q = search_query(params)
+        terms = query_terms(q)
+        raw_matches, posts = self.store.decree_matches_and_posts(record["id"])
+        matches = []
+        seen: set[tuple[str, str]] = set()
+        for m in raw_matches:
+            excerpt = str(m.get("excerpt") or "")
+            if (m.get("category"), excerpt) in seen:
+                continue  # two rules on the title: the title once
+            seen.add((m.get("category"), excerpt))
+            spans = rule_spans(self.rules.get(str(m.get("rule"))), self.ruleset.vocabulary, excerpt)
+            page = m.get("page") if isinstance(m.get("page"), int) else None
+            rule = self.rules.get(str(m.get("rule")))
+            matches.append(
+                {
+                    "category": m.get("category"),
+                    "where": "le titre" if rule is not None and rule.scope == "title" else "le texte",
+                    "rule_id": m.get("rule"),
+                    "page": page,
+                    "link": f"{record['recueil_url']}#page={page}" if page else record["link"],
+                    "html": mark(excerpt, spans + query_spans(terms, excerpt)),
+                }
+            )
+        title = record["title"] or "Arrêté sans titre"
+        flags = {f["id"]: f["text"] for f in record["flags"]}
+        return self.render(
+            "decree.html",
+            nav="home",
+            r=record,
+            title=title,
+            title_html=mark(title, query_spans(terms, title)),
+            places=[mark(p, query_spans(terms, p)) for p in record["details"]["places"]],
+            event=mark(
+                record["details"]["event"] or "", query_spans(terms, record["details"]["event"] or "")
+            ),
+            q=q,
+            flags=flags,
+            matches=matches,
+            posts=posts,
+        )
+
+    def stats(self, environ: dict[str, Any], params: dict[str, str]) -> Page:
+        only(params, STATS_PARAMS)
+        category = choice(params, "category", self.catalog.categories, "catégorie")
+        department = choice(params, "department", self.catalog.departments, "département")
+        facts = self._flagged_facts()
+        sources = self.catalog.sources
+        per_month: dict[tuple[int, int], dict[str, int]] = {}
+        per_dep: dict[str, dict[str, int]] = {}
+        total = 0
+        for source_id, published, first_seen, cats in facts:
+            src = sources.get(source_id)
+            dep = src.department if src else None
+            if department and dep != department:
+                continue
+            cats = [c for c in cats if category is None or c == category]
+            if not cats:
+                continue
+            total += 1
+            when = published or _paris(first_seen).date()
+            month = per_month.setdefault((when.year, when.month), {})
+            by_dep = per_dep.setdefault(dep or "?", {})
+            for cat in cats:
+                month[cat] = month.get(cat, 0) + 1
+                by_dep[cat] = by_dep.get(cat, 0) + 1
+        series = [s for s in self.series if category is None or s.id == category]
+        today = datetime.now(PARIS).date()
+        first = min(per_month, default=(today.year, today.month))
+        months = charts.month_range(first, max((today.year, today.month), max(per_month, default=first)))
+        monthly = charts.monthly(per_month, months, series, title="Arrêtés signalés par mois")
+        names = {d: departements.label(d) for d in per_dep}
+        deps = charts.by_department(per_dep, names, series, title="Arrêtés signalés par département")
+        return self.render(
+            "stats.html",
+            nav="stats",
+            category=category,
+            department=department,
+            departments=sorted(self.catalog.departments, key=departements.sort_key),
+            total=total,
+            monthly=monthly,
+            deps=deps,
+            series=series,
+            cut=len(months) == charts.MAX_MONTHS and first < months[0],
+        )
+
+    def _flagged_facts(self) -> list[tuple[str, date | None, datetime, list[str]]]:
+        cached = self._facts
+        if cached is None or time.monotonic() - cached[0] > STATS_TTL:
+            cached = self._facts = (time.monotonic(), self.store.flagged_facts())
+        return cached[1]
+
+    def sources(self, environ: dict[str, Any], params: dict[str, str]) -> Page:
+        only(params, ())
+        statuses = self.statuses()
+        newest = self.store.last_published()
+        rows = []
+        for src in self.catalog.sources.values():
+            st = statuses.get(src.id)
+            state = _state(st)
+            rows.append({"source": src, "status": st, "state": state, "newest": newest.get(src.id)})
+        order = {"unhealthy": 0, "warning": 1, "ok": 2, "never": 3}
+        rows.sort(
+            key=lambda r: (
+                order[r["state"]],
+                departements.sort_key(r["source"].department or "999"),
+                r["source"].name,
+            )
+        )
+        counts = {k: sum(1 for r in rows if r["state"] == k) for k in order}
+        return self.render("sources.html", nav="sources", rows=rows, counts=counts)
+
+    def source(self, raw_id: str, params: dict[str, str]) -> Page:
+        only(params, ())
+        if not _SOURCE_ID.fullmatch(raw_id) or raw_id not in self.catalog.sources:
+            raise PageError(404, f"Aucune source ne porte l'identifiant « {_short(raw_id)} ».")
+        src = self.catalog.sources[raw_id]
+        st = self.statuses().get(src.id)
+        runs, failed, newest = self.store.source_history(src.id)
+        return self.render(
+            "source.html",
+            nav="sources",
+            src=src,
+            st=st,
+            state=_state(st),
+            runs=runs,
+            last=next((r for r in runs if r.outcome != "running"), None),
+            failed=failed,
+            newest=newest,
+        )
+
+    def static(self, name: str, params: dict[str, str]) -> Page:
+        only(params, ("v",))
+        path = STATIC / name
+        if not path.is_file():
+            raise PageError(404, f"Aucun fichier « {name} ».")
+        return Page(path.read_bytes(), STATIC_TYPES[path.suffix])
+
+
+def _state(st: SourceStatus | None) -> str:
+    """unhealthy, warning (healthy, with something to say), ok, or never (never scanned)."""
+    if st is None or st.last_run is None:
+        return "never"
+    if not st.healthy:
+        return "unhealthy"
+    return "warning" if st.health or st.failed else "ok"
