@@ -178,10 +178,11 @@ def test_time_limit_per_document(tmp_path):
     with pytest.raises(ExtractError, match="timed out after 0 s"):
         read_document(pdf, timeout=0.0)
     pages = []
-    with pytest.raises(ExtractError, match=r"extraction timed out after 0\.05 s \(at page \d+\)"):
-        for page in extract_pages(pdf, timeout=0.05, ocr=False):
+    # a second per document, time enough for the first pages even on a loaded machine
+    with pytest.raises(ExtractError, match=r"extraction timed out after 1 s \(at page \d+\)"):
+        for page in extract_pages(pdf, timeout=1.0, ocr=False):
             pages.append(page)
-            time.sleep(0.01)  # however fast the reader, the document's time runs out
+            time.sleep(0.05)  # however fast the reader, the document's time runs out
     assert 0 < len(pages) < 100
 
 
