@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import regex
 
 from attrap.errors import ClassifyError, ConfigError
@@ -129,9 +130,118 @@ def compile_expression(expr: str) -> regex.Pattern[str]:
     return regex.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", regex.V1)
 
 
+#: a run of letters shorter than this is not worth a test of its own
+MIN_LITERAL = 3
+_QUANTIFIERS = "?*+{"
+#: escapes followed by letters or digits that are theirs, not the pattern's
+_ESCAPES_WITH_ARGUMENTS = set("xuUNpPgLX")
+
+
+def required_literals(pattern: regex.Pattern[str]) -> tuple[str, ...]:
+    """Runs of letters that every match of ``pattern`` contains, read off its source: the
+    letters of its top-level sequence and of the groups it cannot skip (look-arounds that must
+    hold included), outside classes and escapes, without a letter a quantifier makes optional.
+    Empty when unsure (an alternation, case-insensitive or verbose matching). ``Rule.find``
+    skips a search whose literals are not all in the text: a test in C, much faster than the
+    search."""
+    if pattern.flags & (regex.IGNORECASE | regex.VERBOSE):
+        return ()
+    # the longest first: the rarest, most often absent, so that a failing test stops soonest
+    return tuple(sorted(dict.fromkeys(_literals_of(pattern.pattern)), key=len, reverse=True))
+
+
+#: how the groups whose body must match begin: capturing, non-capturing, atomic, look-arounds
+_REQUIRED_GROUPS = ("(?:", "(?>", "(?=", "(?<=")
+
+
+def _literals_of(src: str) -> list[str]:
+    i, n = 0, len(src)
+    runs: list[str] = []
+    run = ""
+
+    def end_run() -> None:
+        nonlocal run
+        if len(run) >= MIN_LITERAL:
+            runs.append(run)
+        run = ""
+
+    while i < n:
+        c = src[i]
+        if c == "|":
+            return []  # a top-level alternative needs none of the other side's letters
+        if c.isascii() and (c.islower() or c.isdigit()):
+            if i + 1 < n and src[i + 1] in _QUANTIFIERS:  # this letter may be absent or repeated
+                end_run()
+            else:
+                run += c
+            i += 1
+            continue
+        end_run()
+        if c == "\\":
+            kind = src[i + 1 : i + 2]
+            i += 2
+            if kind in _ESCAPES_WITH_ARGUMENTS or kind.isdigit():  # \x41, \p{L}, \1, \L<list>
+                while i < n and (src[i].isalnum() or src[i] in "{}<>_:=^"):
+                    i += 1
+        elif c == "(":
+            end = _skip(src, i)
+            group = src[i:end]
+            head = next(
+                (h for h in _REQUIRED_GROUPS if group.startswith(h)), "(" if group[1:2] != "?" else ""
+            )
+            if head and group.endswith(")") and not (end < n and src[end] in "?*{"):
+                runs.extend(_literals_of(group[len(head) : -1]))  # a group that must match
+            i = end
+        elif c == "[":
+            i = _skip(src, i)
+        elif c == "{":
+            i = src.find("}", i) + 1 or n
+        else:
+            i += 1
+    end_run()
+    return runs
+
+
+_ALTERNATIVES = regex.compile(r"[a-z0-9 ]+(?:\|[a-z0-9 ]+)*")
+
+
+def plain_alternatives(pattern: regex.Pattern[str]) -> tuple[str, ...] | None:
+    """The words of a pattern that is only words between ``|`` ("aeronef|drone"), else None:
+    whether it matches is then a few tests in C."""
+    if pattern.flags & (regex.IGNORECASE | regex.VERBOSE) or not _ALTERNATIVES.fullmatch(pattern.pattern):
+        return None
+    return tuple(pattern.pattern.split("|"))
+
+
+def _skip(src: str, i: int) -> int:
+    """The index after the group or character class opened at ``src[i]``, nested ones included
+    (a "]" first in a class is one of its characters)."""
+    opening = src[i]
+    closing = ")" if opening == "(" else "]"
+    depth, start = 0, i
+    while i < len(src):
+        c = src[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[" and opening == "(":
+            i = _skip(src, i)
+            continue
+        if c == opening:
+            depth += 1
+        elif c == closing and not (opening == "[" and (i == start + 1 or src[start + 1 : i] == "^")):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return i
+
+
 # -- reading through OCR errors and split words ---------------------------------------------
 
 _WORD = regex.compile(r"[a-z]+")
+#: a run of letters of a pattern's source, escapes taken out
+_RUN = regex.compile(r"[a-z]{4,}")
 _TOKEN = regex.compile(r"\w+")
 _NOT_WORD = regex.compile(r"[^\w ]")
 _WORD_CHAR = regex.compile(r"\w")
@@ -148,17 +258,6 @@ def _word_mask(text: str) -> tuple[bytes, str]:
     if data is not None:
         return data.translate(_BYTE_WORDS), "cp1252"
     return _NOT_WORD.sub("\0", text).encode(), "utf-8"
-
-
-def _holds(mask: bytes, words: bytes) -> bool:
-    """Whether ``words`` stands in ``mask`` (see :func:`_word_mask`) as whole words."""
-    start = mask.find(words)
-    while start >= 0:
-        end = start + len(words)
-        if mask[start - 1 : start] in (b"", b" ", b"\0") and mask[end : end + 1] in (b"", b" ", b"\0"):
-            return True
-        start = mask.find(words, start + 1)
-    return False
 
 
 class Positions:
@@ -219,11 +318,10 @@ class Vocabulary:
     read once, then remembered (the same words and misreadings come back page after page).
     """
 
-    def __init__(self, words: set[str] | dict[str, int]):
-        """``words``: the rules' words, or a dict of them with how often each occurs (a split
-        is then filed under its rarest piece, so that common words such as "de" seldom lead to
-        it)."""
-        counts = words if isinstance(words, dict) else dict.fromkeys(words, 0)
+    def __init__(self, words: set[str], expressions: list[str] | None = None):
+        """``words``: the rules' words; ``expressions``: the sources of the rules' patterns, when
+        known. A split is then looked for only in the words that share letters with them: a
+        word that no expression looks for ("boulangerie", from an example) changes no match."""
         self.words = {w for w in words if len(w) >= MIN_REPAIR}
         self._by_length: dict[int, list[str]] = {}
         for w in sorted(self.words):
@@ -231,29 +329,32 @@ class Vocabulary:
         self._fuzzy: dict[str, regex.Pattern[str]] = {}
         self._readings: dict[str, str] = {}  # OCR'd word → the vocabulary word it stands for
         self._read: set[bytes] = set()  # words, as bytes, read already and found to need none
-        # the ways a vocabulary word can be split in 2 or 3 pieces that the repair would join,
-        # filed under their rarest piece (then the longest): a text may hold a split word only
-        # if it holds one of these pieces as a word, which one set intersection tells
-        self._splits: dict[bytes, list[tuple[bytes, ...]]] = {}
+        # the ways a vocabulary word can be split by spaces in 2 or 3 pieces that the repair
+        # would join ("tra nsmission"), all found in one pass over a text by an Aho-Corasick
+        # automaton (C): the token-by-token repair runs only where one stands as whole words
+        self._splits = ahocorasick.Automaton()
+        runs = {r for e in expressions for r in _RUN.findall(_ESCAPE.sub(" ", e))} if expressions else None
         for w in self.words:
+            if runs is not None and not any(r in w or w in r for r in runs):
+                continue
             n = len(w)
             cuts = [(i,) for i in range(1, n)] + [(i, j) for i in range(1, n) for j in range(i + 1, n)]
             for cut in cuts:
                 bounds = (0, *cut, n)
-                pieces = tuple(w[a:b] for a, b in zip(bounds, bounds[1:], strict=False))
+                pieces = [w[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
                 if all(p in self.words for p in pieces):
                     continue  # the repair keeps words that are vocabulary words already
-                anchor = min(pieces, key=lambda p: (counts.get(p, 0), -len(p))).encode()
-                self._splits.setdefault(anchor, []).append(tuple(p.encode() for p in pieces))
-        self._anchors = set(self._splits)
+                form = " ".join(pieces)
+                self._splits.add_word(form, len(form))
+        if len(self._splits):
+            self._splits.make_automaton()
 
     @classmethod
-    def from_texts(cls, texts: list[str]) -> Vocabulary:
-        words: dict[str, int] = {}
+    def from_texts(cls, texts: list[str], expressions: list[str] | None = None) -> Vocabulary:
+        words: set[str] = set()
         for text in texts:
-            for w in _WORD.findall(normalize_for_matching(text)):
-                words[w] = words.get(w, 0) + 1
-        return cls(words)
+            words.update(_WORD.findall(normalize_for_matching(text)))
+        return cls(words, expressions)
 
     def _closest(self, token: str) -> str | None:
         k = 1 if len(token) < 9 else 2
@@ -285,11 +386,11 @@ class Vocabulary:
 
     def repair(self, text: str, *, fuzzy: bool) -> tuple[str, Positions]:
         """(repaired text, original position of each of its characters plus its end)."""
-        mask, encoding = _word_mask(text)
-        words = set(mask.replace(b"\0", b" ").split())
-        if self._maybe_split(mask, words):
+        if self._maybe_split(text):
             return self._repair_tokens(text, fuzzy=fuzzy)  # rare: the token-by-token repair
         if fuzzy:
+            mask, encoding = _word_mask(text)
+            words = set(mask.replace(b"\0", b" ").split())
             readings = {}
             for raw in words - self._read:  # in C: the words never read before, and misreadings
                 token = raw.decode(encoding)
@@ -303,14 +404,16 @@ class Vocabulary:
                 return self._replace(text, readings)
         return text, Positions(len(text))  # nothing to repair: most text layers
 
-    def _maybe_split(self, mask: bytes, words: set[bytes]) -> bool:
-        """Whether some vocabulary word may stand split by spaces in the text of ``mask`` (see
-        :func:`_word_mask`) whose words are ``words``: its pieces are among them, one space
-        apart. So that the token-by-token repair runs only on the texts that need it."""
-        for anchor in words & self._anchors:
-            for pieces in self._splits[anchor]:
-                if all(p in words for p in pieces) and _holds(mask, b" ".join(pieces)):
-                    return True
+    def _maybe_split(self, text: str) -> bool:
+        """Whether some vocabulary word may stand split by spaces in ``text``: its pieces stand
+        there as whole words, one space apart. So that the token-by-token repair runs only on
+        the texts that need it."""
+        if not len(self._splits):
+            return False
+        for end, length in self._splits.iter(text):
+            start = end + 1 - length
+            if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end + 1):
+                return True
         return False
 
     def _replace(self, text: str, readings: dict[str, str]) -> tuple[str, Positions]:
@@ -384,6 +487,9 @@ class Category:
     description: str = ""
 
 
+_UNSEEN: Any = object()
+
+
 @dataclass
 class Rule:
     id: str
@@ -395,24 +501,55 @@ class Rule:
     exclude: list[regex.Pattern[str]] = field(default_factory=list)
     origin: str = ""
 
-    def _search(self, pattern: regex.Pattern[str], text: str) -> regex.Match[str] | None:
+    def __post_init__(self) -> None:
+        self._literals = {p: required_literals(p) for p in (*self.any, *self.all, *self.exclude)}
+        self._any = [(p, self._literals[p]) for p in self.any]
+        self._plain = {p: words for p in (*self.all, *self.exclude) if (words := plain_alternatives(p))}
+
+    def _holds(self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any]) -> bool:
+        """Whether ``pattern`` matches somewhere in ``text`` (for ``all`` and ``exclude``)."""
+        if (words := self._plain.get(pattern)) is not None:
+            return any(w in text for w in words)
+        for literal in self._literals[pattern]:
+            if literal not in text:
+                return False  # cannot match: no need to search
+        return self._search(pattern, text, seen) is not None
+
+    def _search(
+        self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any]
+    ) -> regex.Match[str] | None:
+        found = seen.get(pattern, _UNSEEN)  # the same expression in another rule, on the same text
+        if found is not _UNSEEN:
+            return found
         try:
-            return pattern.search(text, timeout=PATTERN_TIMEOUT)
+            found = seen[pattern] = pattern.search(text, timeout=PATTERN_TIMEOUT)
         except TimeoutError as exc:
             raise ClassifyError(f"rule {self.id!r} ({self.origin}) timed out") from exc
+        return found
 
-    def find(self, text: str) -> regex.Match[str] | None:
-        """The first ``any`` match when the rule fires on (folded) ``text``, else None."""
+    def find(self, text: str, seen: dict[Any, Any] | None = None) -> regex.Match[str] | None:
+        """The first ``any`` match when the rule fires on (folded) ``text``, else None.
+
+        An expression is searched only when ``text`` holds all its :func:`required_literals`, a
+        test in C much faster than the search. ``seen``: what searches on this same text found
+        already (the rules share expressions)."""
+        seen = {} if seen is None else seen
         first = None
-        for pattern in self.any:
-            if (first := self._search(pattern, text)) is not None:
-                break
+        for pattern, literals in self._any:
+            for literal in literals:
+                if literal not in text:
+                    break  # this one cannot match (tested here: most texts stop at this line)
+            else:
+                if (first := self._search(pattern, text, seen)) is not None:
+                    break
         if first is None:
             return None
-        if not all(self._search(p, text) for p in self.all):
-            return None
-        if any(self._search(p, text) for p in self.exclude):
-            return None
+        for pattern in self.all:
+            if not self._holds(pattern, text, seen):
+                return None
+        for pattern in self.exclude:
+            if self._holds(pattern, text, seen):
+                return None
         return first
 
 
@@ -434,19 +571,24 @@ class Ruleset:
             pos += len(page.text) + 1
         original = "\n".join(texts)
         fuzzy = any(p.method == "ocr" for p in decree.pages)
-        folded, where = self.vocabulary.repair(normalize_for_matching(original), fuzzy=fuzzy)
+        normalized = normalize_for_matching(original)
+        folded, where = self.vocabulary.repair(normalized, fuzzy=fuzzy)
         numbers = [p.number for p in decree.pages] or [decree.first_page]
         first_end = where.index(len(texts[0])) if texts else 0
         # a match of _VISAS is short: the text past the title scope need not be searched
         visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
-        title, _ = self.vocabulary.repair(normalize_for_matching(decree.title), fuzzy=fuzzy)
+        title = normalize_for_matching(decree.title)
+        if folded is not normalized or not _stands_in(title, normalized):
+            title, _ = self.vocabulary.repair(title, fuzzy=fuzzy)
+        # else: the text needed no repair, so nor does its title, which stands in it word for word
         head = title + "\n" + folded[:head_end]
         matches: list[Match] = []
         categories: set[str] = set()
+        seen: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
         for rule in self.rules:
             in_title = rule.scope == "title"
-            m = rule.find(head if in_title else folded)
+            m = rule.find(head if in_title else folded, seen[in_title])
             if m is None:
                 continue
             categories.add(rule.category)
@@ -473,6 +615,16 @@ class Ruleset:
                 raise ConfigError(
                     f"{rule.origin}: rule {rule.id!r}: must_not_match example matches: {example!r}"
                 )
+
+
+def _stands_in(part: str, text: str) -> bool:
+    """Whether ``part`` stands in ``text`` between word boundaries, so that each of its words is
+    a word of ``text``."""
+    start = text.find(part)
+    if start < 0:
+        return False
+    end = start + len(part)
+    return not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end)
 
 
 def _excerpt(text: str, start: int, end: int, around: int = 80) -> str:
@@ -519,7 +671,7 @@ def load_rules(directory: Path | None = None) -> Ruleset:
         categories[item["id"]] = Category(
             item["id"], item["label"], bool(item.get("publish", False)), item.get("description", "")
         )
-    ruleset = Ruleset(categories, [])
+    rules: list[Rule] = []
     seen: set[str] = set()
     texts: list[str] = []
     examples: dict[str, dict[str, Any]] = {}
@@ -553,12 +705,14 @@ def load_rules(directory: Path | None = None) -> Ruleset:
                 exclude=_compile_all(data.get("exclude", []), origin, rule_id, "exclude"),
                 origin=origin,
             )
-            ruleset.rules.append(rule)
+            rules.append(rule)
             for key in ("any", "all", "exclude", "must_match", "must_not_match"):
                 value = data.get(key, [])
                 texts.extend([value] if isinstance(value, str) else value)
             examples[rule.id] = data
-    ruleset.vocabulary = Vocabulary.from_texts([t for t in texts if not t.startswith("re:")])
+    expressions = [p.pattern for r in rules for p in (*r.any, *r.all, *r.exclude)]
+    vocabulary = Vocabulary.from_texts([t for t in texts if not t.startswith("re:")], expressions)
+    ruleset = Ruleset(categories, rules, vocabulary)
     for rule in ruleset.rules:  # examples are checked as text would be: through the vocabulary
         ruleset.check_examples(rule, examples[rule.id])
     return ruleset

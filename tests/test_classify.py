@@ -8,6 +8,7 @@ from attrap.classify import load_rules, normalize_for_matching
 from attrap.errors import ClassifyError, ConfigError
 from attrap.model import Decree, Page
 from attrap.split import split_decrees
+from tests.conftest import ROOT
 from tests.pdfgen import recueil_pages
 
 RULES = load_rules()
@@ -237,3 +238,64 @@ def test_cctv_authorisation_is_read_in_the_article_when_ocr_garbles_the_title():
     )
     assert cd.categories == ["videoprotection"]
     assert {m.rule for m in cd.matches} == {"videoprotection-article-authorised"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        (r"autoris\w*\b.{0,250}?traitements?\s+algorithmiques?", {"autoris", "traitement", "algorithmique"}),
+        (r"(?<=\b(?:est|sont)\s+)autorise\w*\s[^;]{0,200}?captation", {"autorise", "captation"}),
+        (r"(?<=captation[^;]{0,20}?)autorise", {"captation", "autorise"}),  # a look-behind must hold
+        (r"aeronef|drone", set()),  # either side may match
+        (r"(?:de\s+)?captation", {"captation"}),  # an optional group requires nothing
+        (r"(?!interdit)autorise", {"autorise"}),  # nor a negative look-ahead
+        (r"(?i)captation", set()),  # case-insensitive: unsure
+        (r"camera[sx]\s+installees?", {"camera", "installee"}),
+        (r"abc\x41def", {"abc"}),  # an escape's argument is not a literal
+        (r"\bsubvention\b", {"subvention"}),
+    ],
+)
+def test_required_literals_are_what_every_match_holds(pattern, literals):
+    import regex
+
+    from attrap.classify import required_literals
+
+    assert set(required_literals(regex.compile(pattern, regex.V1))) == literals
+
+
+def test_no_expression_is_skipped_where_it_would_match():
+    """The search is skipped when a required literal is missing: over the corpus and the rules'
+    own examples, every match of every expression holds all its literals."""
+    from pathlib import Path
+
+    from attrap.classify import required_literals
+
+    texts = [
+        normalize_for_matching(p.read_text(encoding="utf-8")) for p in Path("fixtures/corpus").rglob("*.txt")
+    ]
+    texts += [RULES._prepare(e) for e in _examples()]
+    checked = 0
+    for rule in RULES.rules:
+        for pattern in (*rule.any, *rule.all, *rule.exclude):
+            literals = required_literals(pattern)
+            for text in texts:
+                if pattern.search(text):
+                    checked += 1
+                    assert all(lit in text for lit in literals), (rule.id, pattern.pattern)
+    assert checked > 100
+
+
+def _examples() -> list[str]:
+    import tomllib
+
+    out = []
+    for path in (ROOT / "patterns").glob("*.toml"):
+        for rule in tomllib.loads(path.read_text(encoding="utf-8")).get("rule", []):
+            out += rule.get("must_match", []) + rule.get("must_not_match", [])
+    return out
+
+
+def test_a_literal_split_by_a_space_is_joined_before_the_literals_are_tested():
+    title = "Arrêté n° 7 autorisant la capta tion d'images au moyen de drones par la police nationale"
+    cd = _classify(title + "\nVu le code de la sécurité intérieure ;", title=title)
+    assert cd.categories == ["drone"]
