@@ -85,6 +85,7 @@ FAMILY_FIXTURES = {
     "dsfr-specific": "none yet",
     "prefecture-police": "fixtures/sites/pp",
     "prefectures-regions": "fixtures/sites/reg-idf",
+    "dims": "fixtures/sites/pref57",
 }
 
 

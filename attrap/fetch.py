@@ -288,13 +288,16 @@ class Fetcher:
             resp._content = b"".join(chunks)  # the head only when streamed to a file
             return resp
 
-    def _get_text(self, url: str, *, max_bytes: int, retries: int | None = None) -> Page:
-        """GET a text resource, conditionally when validators are kept for ``url``.
+    def _get_text(
+        self, url: str, *, max_bytes: int, retries: int | None = None, conditional: bool = True
+    ) -> Page:
+        """GET a text resource, conditionally when validators are kept for ``url`` (and
+        ``conditional``: a page that opens a session must be fetched in full, for its cookie).
 
         A 304 gives back the kept body (``Page.status`` 304); a 200 with an ETag or a
         Last-Modified is kept for next time. Other statuses are returned as they are.
         """
-        kept = self.validators.get_validator(url) if self.validators else None
+        kept = self.validators.get_validator(url) if self.validators and conditional else None
         headers = {}
         if kept and kept.etag:
             headers["If-None-Match"] = kept.etag
@@ -306,17 +309,23 @@ class Fetcher:
             return Page(url=kept.final_url, status=304, text=kept.body)
         page = Page(url=str(resp.url), status=resp.status_code, text=resp.text)
         etag, last_modified = resp.headers.get("etag"), resp.headers.get("last-modified")
-        if resp.status_code == 200 and self.validators is not None and (etag or last_modified):
+        if (
+            resp.status_code == 200
+            and conditional
+            and self.validators is not None
+            and (etag or last_modified)
+        ):
             self.validators.put_validator(
                 self.source_id, url, Validator(etag, last_modified, page.url, page.text)
             )
         return page
 
-    def get_page(self, url: str) -> Page:
-        """An HTML listing page; FetchError unless it answers 200 (or 304 to a conditional GET)."""
+    def get_page(self, url: str, *, conditional: bool = True) -> Page:
+        """An HTML listing page; FetchError unless it answers 200 (or 304 to a conditional GET).
+        The client keeps cookies for the fetcher's life, as a browser keeps a session."""
         if not self.allowed_by_robots(url):
             raise self.error("disallowed by robots.txt", url)
-        page = self._get_text(url, max_bytes=MAX_PAGE_BYTES)
+        page = self._get_text(url, max_bytes=MAX_PAGE_BYTES, conditional=conditional)
         if page.status not in (200, 304):
             raise self.error(f"HTTP {page.status}", url)
         return page

@@ -193,10 +193,14 @@ class FixtureServer:
         }
         return 200, headers, body
 
+    def _route(self, handler: BaseHTTPRequestHandler) -> str:
+        """The path of the file that answers a request: its URL's path (a subclass may map
+        queries or cookies to files; the request is still recorded as it was sent)."""
+        return urlsplit(handler.path).path
+
     def _handle(self, handler: BaseHTTPRequestHandler, *, body: bool) -> None:
         received = time.monotonic()
-        path = urlsplit(handler.path).path
-        status, headers, payload = self._answer(path)
+        status, headers, payload = self._answer(self._route(handler))
         if status == 200 and _not_modified(handler, headers):
             status, payload = 304, b""
             headers = {k: v for k, v in headers.items() if k != "Content-Type"}

@@ -19,8 +19,8 @@ from attrap.errors import ConfigError
 _KEYS = {
     "id", "name", "department", "urls", "engine", "hosts", "timezone", "confirmed", "family", "settings",
 }  # fmt: skip
-#: site families (README, "Sources"); only dsfr-cards has a fixture so far
-FAMILIES = {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefecture-police", "prefectures-regions"}
+#: site families (README, "Sources"); attrap.cli.FAMILY_FIXTURES names the fixture of each
+FAMILIES = {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefecture-police", "prefectures-regions", "dims"}
 
 
 @dataclass(frozen=True)

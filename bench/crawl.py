@@ -2,7 +2,8 @@
 
 One fixture server per site family (``dsfr-cards``: fixtures/sites/pref13, ``dsfr-select``:
 fixtures/sites/pref35, ``prefecture-police``: fixtures/sites/pp, ``prefectures-regions``:
-fixtures/sites/reg-idf). Each source of a family crawls that family's fixture: its URLs are
+fixtures/sites/reg-idf, ``dims``: fixtures/sites/pref57). Each source of a family crawls that
+family's fixture: its URLs are
 rebased onto the family's server (``Source.rebased``) and take the fixture's paths, since a
 fixture reproduces one site; its own settings still apply (Paris follows only the Paris years
 of the Île-de-France tag view). Sources of a family without a fixture are left out (and counted).
@@ -35,6 +36,7 @@ from attrap.fetch import Fetcher, HostThrottle, Validator  # noqa: E402
 from attrap.fixtureserver import FixtureServer  # noqa: E402
 from attrap.sources import Source, load_sources  # noqa: E402
 from attrap.store import Store  # noqa: E402
+from fixtures.make_moselle_fixture import DimsFixtureServer  # noqa: E402
 from fixtures.make_select_fixture import FormFixtureServer  # noqa: E402
 
 SITES = ROOT / "fixtures" / "sites"
@@ -44,6 +46,7 @@ FIXTURES: dict[str, tuple[str, type[FixtureServer]]] = {
     "dsfr-select": ("pref35", FormFixtureServer),
     "prefecture-police": ("pp", FixtureServer),
     "prefectures-regions": ("reg-idf", FixtureServer),
+    "dims": ("pref57", DimsFixtureServer),
 }
 
 
