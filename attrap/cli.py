@@ -82,7 +82,7 @@ def main() -> None:
 FAMILY_FIXTURES = {
     "dsfr-cards": "fixtures/sites/pref13",
     "dsfr-select": "fixtures/sites/pref35",
-    "dsfr-specific": "none yet",
+    "dsfr-specific": "fixtures/sites/dsfr-specific",
     "prefecture-police": "fixtures/sites/pp",
     "prefectures-regions": "fixtures/sites/reg-idf",
     "dims": "fixtures/sites/pref57",

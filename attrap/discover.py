@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "select_dated_only": True,
     # where a download link's name is, when not its whole text ("a.link-download > span")
     "download_name": None,
+    # the element around a download link that names and dates it ("tr": a table row holding
+    # the number and the date, the link saying only "Télécharger le document")
+    "download_row": None,
     # what an anti-bot interstitial says, in lower case without accents: searched in a page's
     # <title>, and in its whole text when it has no content (see ``content``)
     "challenge": (
@@ -252,6 +255,12 @@ class DsfrEngine:
                 continue
             title, detail = _link_text(a)
             title = names.get(id(a)) or title
+            row_tag = source.settings.get("download_row", DEFAULTS["download_row"])
+            if row_tag and (row := a.find_parent(row_tag)) is not None:
+                cells = [" ".join(c.get_text(" ", strip=True).split()) for c in row.find_all(["td", "th"])]
+                own = a.get_text(" ", strip=True)
+                text = " ".join(c for c in cells if c and c != own) or row.get_text(" ", strip=True)
+                title, detail = text, f"{detail} {text}"
             published = (
                 find_date(detail) or find_date(str(a.get("title") or "")) or find_date(title) or _card_date(a)
             )

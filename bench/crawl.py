@@ -2,11 +2,13 @@
 
 One fixture server per site family (``dsfr-cards``: fixtures/sites/pref13, ``dsfr-select``:
 fixtures/sites/pref35, ``prefecture-police``: fixtures/sites/pp, ``prefectures-regions``:
-fixtures/sites/reg-idf, ``dims``: fixtures/sites/pref57). Each source of a family crawls that
-family's fixture: its URLs are
-rebased onto the family's server (``Source.rebased``) and take the fixture's paths, since a
-fixture reproduces one site; its own settings still apply (Paris follows only the Paris years
-of the Île-de-France tag view). Sources of a family without a fixture are left out (and counted).
+fixtures/sites/reg-idf, ``dims``: fixtures/sites/pref57, ``dsfr-specific``:
+fixtures/sites/dsfr-specific). Each source of a family crawls that family's fixture: its URLs
+are rebased onto the family's server (``Source.rebased``) and take the fixture's paths, since a
+fixture reproduces one site (or keep their own, where a fixture reproduces several sites under
+their paths: the Charente, the Gers and Belfort in dsfr-specific); its own settings still
+apply (Paris follows only the Paris years of the Île-de-France tag view). Sources of a family
+without a fixture are left out (and counted).
 No delay between requests. The first sweep finds and downloads every PDF; the second, where
 nothing changed, revalidates listing pages with the validators the first one kept in the
 database (a temporary SQLite file) and downloads no PDF, as ``attrap scan`` does.
@@ -21,6 +23,7 @@ then the ratio second/first for requests, bytes and time. Usage: ``.venv/bin/pyt
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -47,7 +50,10 @@ FIXTURES: dict[str, tuple[str, type[FixtureServer]]] = {
     "prefecture-police": ("pp", FixtureServer),
     "prefectures-regions": ("reg-idf", FixtureServer),
     "dims": ("pref57", DimsFixtureServer),
+    "dsfr-specific": ("dsfr-specific", FixtureServer),
 }
+#: the source whose paths a family's fixture takes, when its directory is not a source's id
+REPRESENTATIVE = {"dsfr-specific": "pref16"}
 
 
 class SourceValidators:
@@ -122,9 +128,15 @@ def sweep(sources: list[Source], store: Store, pdf_dir: Path) -> Sweep:
     return out
 
 
-def on_fixture(source: Source, fixture: Source, base_url: str) -> Source:
-    """``source`` crawling the fixture site served at ``base_url``, with the fixture's paths."""
+def on_fixture(source: Source, registry: dict[str, Source], base_url: str) -> Source:
+    """``source`` crawling its family's fixture site served at ``base_url``: with its own paths
+    when the fixture reproduces them (EXPECTED.json's "sources"), else with the fixture's."""
+    site = FIXTURES[source.family][0]
+    expected = json.loads((SITES / site / "EXPECTED.json").read_text(encoding="utf-8"))
     moved = source.rebased(base_url)
+    if source.id in expected.get("sources", {}):
+        return moved
+    fixture = registry[REPRESENTATIVE.get(source.family, site)]
     return replace(moved, urls=fixture.rebased(base_url).urls)
 
 
@@ -138,7 +150,7 @@ def main() -> None:
         server._httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[union-attr]
     try:
         sources = [
-            on_fixture(s, registry[FIXTURES[s.family][0]], servers[s.family].base_url)
+            on_fixture(s, registry, servers[s.family].base_url)
             for s in registry.values()
             if s.family in servers
         ]
