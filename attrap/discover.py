@@ -246,6 +246,7 @@ class DsfrEngine:
             for el in (content.select(name_selector) if name_selector else ())
             if (a := el if el.name == "a" else el.find_parent("a", href=True)) is not None
         }
+        row_tag = source.settings.get("download_row", DEFAULTS["download_row"])
         out = []
         for a in content.find_all("a", href=True):
             href = str(a["href"]).strip()
@@ -255,7 +256,6 @@ class DsfrEngine:
                 continue
             title, detail = _link_text(a)
             title = names.get(id(a)) or title
-            row_tag = source.settings.get("download_row", DEFAULTS["download_row"])
             if row_tag and (row := a.find_parent(row_tag)) is not None:
                 cells = [" ".join(c.get_text(" ", strip=True).split()) for c in row.find_all(["td", "th"])]
                 own = a.get_text(" ", strip=True)

@@ -23,6 +23,7 @@ then the ratio second/first for requests, bytes and time. Usage: ``.venv/bin/pyt
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -128,13 +129,18 @@ def sweep(sources: list[Source], store: Store, pdf_dir: Path) -> Sweep:
     return out
 
 
+@functools.cache
+def _expected(site: str) -> dict:
+    """A fixture site's oracle (read once per site, not once per source)."""
+    return json.loads((SITES / site / "EXPECTED.json").read_text(encoding="utf-8"))
+
+
 def on_fixture(source: Source, registry: dict[str, Source], base_url: str) -> Source:
     """``source`` crawling its family's fixture site served at ``base_url``: with its own paths
     when the fixture reproduces them (EXPECTED.json's "sources"), else with the fixture's."""
     site = FIXTURES[source.family][0]
-    expected = json.loads((SITES / site / "EXPECTED.json").read_text(encoding="utf-8"))
     moved = source.rebased(base_url)
-    if source.id in expected.get("sources", {}):
+    if source.id in _expected(site).get("sources", {}):
         return moved
     fixture = registry[REPRESENTATIVE.get(source.family, site)]
     return replace(moved, urls=fixture.rebased(base_url).urls)

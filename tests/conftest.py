@@ -20,6 +20,14 @@ POSTGRES_URL = os.environ.get("ATTRAP_TEST_POSTGRES_URL")
 
 _BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
+# No test reaches the web, even by mistake (a source's real https://….gouv.fr URL, a Mastodon
+# instance): httpx and requests honour these variables, here and in the CLI subprocesses that
+# inherit them, so every request not to 127.0.0.1 goes to a closed local port and fails at once.
+_OFFLINE_PROXY = "http://127.0.0.1:9"
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+    os.environ[_name] = os.environ[_name.lower()] = _OFFLINE_PROXY
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
 
 @pytest.fixture(params=_BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -119,3 +127,20 @@ def filled(cli_env: dict[str, str], fixture_site) -> dict[str, str]:
     """``cli_env`` over a store filled by a dry-run scan of the fixture site."""
     run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     return cli_env
+
+
+def discover(source, *, since=None, validators=None, backoff: float = 2.0):
+    """What ``source``'s engine finds, with no delay between requests (a fixture site)."""
+    from attrap.discover import engine_for
+    from attrap.fetch import Fetcher, HostThrottle
+
+    fetcher = Fetcher(
+        source_id=source.id,
+        allowed_hosts=source.hosts,
+        delay=0,
+        backoff=backoff,
+        throttle=HostThrottle(),
+        validators=validators,
+    )
+    with fetcher:
+        return engine_for(source).discover(source, fetcher, since=since)

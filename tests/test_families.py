@@ -15,13 +15,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from attrap.discover import Crawl, DsfrEngine, engine_for
+from attrap.discover import Crawl, DsfrEngine
 from attrap.fetch import Fetcher, HostThrottle, ValidatorStore
 from attrap.fixtureserver import FixtureServer
 from attrap.sources import Source, registry
 from fixtures.make_moselle_fixture import LIST, PRIMER, DimsFixtureServer
 from fixtures.make_select_fixture import FormFixtureServer
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, discover, run_cli
 
 
 @dataclass(frozen=True)
@@ -84,17 +84,7 @@ def crawl(
     since: date | None = None,
     validators: ValidatorStore | None = None,
 ) -> Crawl:
-    source = source_on(family, server)
-    fetcher = Fetcher(
-        source_id=source.id,
-        allowed_hosts=source.hosts,
-        delay=0,
-        backoff=0.01,
-        throttle=HostThrottle(),
-        validators=validators,
-    )
-    with fetcher:
-        return engine_for(source).discover(source, fetcher, since=since)
+    return discover(source_on(family, server), since=since, validators=validators, backoff=0.01)
 
 
 def test_every_family_has_a_fixture_and_a_registered_source(family):

@@ -104,3 +104,20 @@ def test_requests_to_one_host_are_spaced_by_the_delay(site):
     times = [r.time for r in site.requests]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= 0.25
+
+
+def test_no_test_reaches_a_real_site():
+    """tests/conftest.py sends every request not to 127.0.0.1 to a closed local port: a source's
+    real URL is refused at once (not looked up), here and in the CLI subprocesses, whose
+    environment (``cli_env``) is a copy of this one."""
+    import os
+
+    from attrap.errors import FetchError
+
+    real = "https://www.bouches-du-rhone.gouv.fr/Publications/RAA-et-Archives"
+    with Fetcher(
+        source_id="pref13", allowed_hosts={"www.bouches-du-rhone.gouv.fr"}, delay=0, max_retries=0
+    ) as f:
+        with pytest.raises(FetchError, match="Connection refused"):
+            f.get_page(real)
+    assert os.environ["HTTPS_PROXY"] == "http://127.0.0.1:9" and "127.0.0.1" in os.environ["NO_PROXY"]

@@ -11,11 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from attrap.discover import engine_for
-from attrap.fetch import Fetcher, HostThrottle
 from attrap.sources import registry
 from fixtures.make_moselle_fixture import COOKIE, LIST, SITE, DimsFixtureServer
-from tests.conftest import run_cli
+from tests.conftest import discover, run_cli
 
 EXPECTED = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))
 
@@ -30,8 +28,7 @@ def _crawl(site: DimsFixtureServer, urls: tuple[str, ...] | None = None):
     source = registry()["pref57"].rebased(site.base_url)
     if urls is not None:
         source = replace(source, urls=tuple(site.base_url + u for u in urls))
-    with Fetcher(source_id="pref57", allowed_hosts=source.hosts, delay=0, throttle=HostThrottle()) as f:
-        return engine_for(source).discover(source, f)
+    return discover(source)
 
 
 def test_the_session_is_opened_first_and_its_cookie_sent_with_the_list(site):

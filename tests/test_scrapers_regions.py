@@ -11,12 +11,12 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from attrap.classify import load_rules
-from attrap.discover import Crawl, DsfrEngine, engine_for
+from attrap.discover import Crawl, DsfrEngine
 from attrap.fetch import Fetcher, HostThrottle
 from attrap.fixtureserver import FixtureServer
 from attrap.pipeline import read_and_classify
 from attrap.sources import Source, load_sources, registry
-from tests.conftest import ROOT, SITES, run_cli
+from tests.conftest import ROOT, SITES, discover, run_cli
 
 NEW = [
     "pp", "pref57", "pref75", "reg-ara", "reg-bfc", "reg-bretagne", "reg-corse", "reg-grand-est",
@@ -64,13 +64,6 @@ def idf_site() -> Iterator[FixtureServer]:
         yield server
 
 
-def _crawl(source: Source) -> Crawl:
-    with Fetcher(
-        source_id=source.id, allowed_hosts=source.hosts, delay=0, throttle=HostThrottle()
-    ) as fetcher:
-        return engine_for(source).discover(source, fetcher)
-
-
 def _found(crawl: Crawl, server: FixtureServer) -> dict[str, tuple[str, str]]:
     return {link.url.removeprefix(server.base_url): (link.title, str(link.published)) for link in crawl.links}
 
@@ -85,7 +78,7 @@ def test_every_regional_source_but_corse_and_paris_is_of_the_family():
 
 
 def test_paris_shares_the_tag_view_and_follows_only_its_own_years(idf_site):
-    crawl = _crawl(registry()["pref75"].rebased(idf_site.base_url))
+    crawl = discover(registry()["pref75"].rebased(idf_site.base_url))
     assert crawl.errors == [] and _found(crawl, idf_site) == _oracle(EXPECTED["pref75"])
     visited = [unquote(u) for u in crawl.pages_visited]
     assert not any("Ile-de-France-20" in v for v in visited)  # no regional year page opened
@@ -96,14 +89,14 @@ def test_each_source_of_the_family_walks_the_theme(idf_site, sid):
     """Each source's settings on the fixture's pages, as bench/crawl.py crawls them: no error, and
     a listing filter (Paris's, PACA's) keeps what it is meant to keep."""
     root = registry()["reg-idf"].rebased(idf_site.base_url).urls
-    crawl = _crawl(replace(registry()[sid].rebased(idf_site.base_url), urls=root))
+    crawl = discover(replace(registry()[sid].rebased(idf_site.base_url), urls=root))
     found = set(_found(crawl, idf_site))
     paris, region = ({r["path"] for r in EXPECTED[k]} for k in ("pref75", "recueils"))
     assert crawl.errors == [] and (found == paris if sid == "pref75" else region <= found <= region | paris)
 
 
 def test_side_column_pdfs_and_other_regions_are_left_out(idf_site):
-    crawl = _crawl(registry()["reg-idf"].rebased(idf_site.base_url))
+    crawl = discover(registry()["reg-idf"].rebased(idf_site.base_url))
     assert not any("guide-des-demarches" in link.url for link in crawl.links)
     assert all(
         unquote(u).removeprefix(idf_site.base_url).startswith("/ile-de-france/") for u in crawl.pages_visited
@@ -127,12 +120,12 @@ def test_the_interstitial_in_front_of_the_listing_is_the_sources_error(idf_site,
 
 def test_an_interstitial_on_a_deeper_page_is_reported_and_the_rest_still_found(idf_site):
     month = EXPECTED["recueils"][0]["path"]  # its month page: the page listing the first recueil
-    crawl = _crawl(registry()["reg-idf"].rebased(idf_site.base_url))
+    crawl = discover(registry()["reg-idf"].rebased(idf_site.base_url))
     page = next(link.found_on for link in crawl.links if link.url.endswith(month))
     idf_site.replace(
         urlsplit(page).path, (SITE / "INTERSTITIAL.html").read_bytes(), "text/html; charset=utf-8"
     )
-    again = _crawl(registry()["reg-idf"].rebased(idf_site.base_url))
+    again = discover(registry()["reg-idf"].rebased(idf_site.base_url))
     assert len(again.errors) == 1 and "no <main>" in again.errors[0]
     assert 0 < len(again.links) < len(crawl.links)
 

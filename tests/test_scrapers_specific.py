@@ -12,11 +12,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from attrap.discover import Crawl, engine_for
-from attrap.fetch import Fetcher, HostThrottle
+from attrap.discover import Crawl
 from attrap.fixtureserver import FixtureServer
 from attrap.sources import registry
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, discover, run_cli
 
 SITE = SITES / "dsfr-specific"
 EXPECTED = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))["sources"]
@@ -29,9 +28,7 @@ def site() -> Iterator[FixtureServer]:
 
 
 def _crawl(site: FixtureServer, sid: str, since: date | None = None) -> Crawl:
-    source = registry()[sid].rebased(site.base_url)
-    with Fetcher(source_id=sid, allowed_hosts=source.hosts, delay=0, throttle=HostThrottle()) as fetcher:
-        return engine_for(source).discover(source, fetcher, since=since)
+    return discover(registry()[sid].rebased(site.base_url), since=since)
 
 
 @pytest.mark.parametrize("sid", sorted(EXPECTED))
