@@ -5,6 +5,11 @@ they apply (the title, or the whole text), exclusions, and examples that must an
 match, which loading checks. Text and phrases are folded the same way (case and accents
 ignored, any whitespace between words, one character or none where an apostrophe stands); the
 folding keeps every character's position, so a match points back at its page and excerpt.
+
+Per decree: the text is folded (:func:`fold`, a byte table), one pass in Rust
+(:class:`TextScan`) lists the rules' required literals it holds and tells whether a word may
+stand split by a space, damaged words are read back (:class:`Vocabulary`), and only the
+expressions whose literals are all present are searched.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 import regex
 
 from attrap.errors import ClassifyError, ConfigError
@@ -47,52 +52,108 @@ def _fold_char(c: str) -> str:
 _FOLD = {i: _fold_char(chr(i)) for i in range(0x3000) if _fold_char(chr(i)) != chr(i)}
 
 
-def _byte_tables() -> tuple[bytes, bytes, list[bytes]]:
-    """The same folding for text that fits in cp1252 (nearly every French decree), as a table
-    for ``bytes.translate``: ten times faster than ``str.translate``. Also a table that keeps
-    the word characters (``\\w``) and the space of folded text and makes every other byte a NUL
-    (to list a text's words in C), and the bytes whose folding leaves cp1252 ("µ" → Greek "μ"),
-    for which ``str.translate`` is used instead."""
-    fold, words, unsafe = bytearray(range(256)), bytearray(256), []
+def _byte_table(encoding: str) -> tuple[bytes, list[bytes]]:
+    """The same folding for text that fits in a one-byte ``encoding``, as a table for
+    ``bytes.translate`` (ten times faster than ``str.translate``), and the bytes whose folding
+    leaves the encoding ("µ" → Greek "μ"), for which ``str.translate`` is used instead."""
+    table, unsafe = bytearray(range(256)), []
     for b in range(256):
         try:
-            c = bytes([b]).decode("cp1252")
+            c = bytes([b]).decode(encoding)
         except UnicodeDecodeError:
-            continue  # never produced by encoding to cp1252
-        if c == " " or regex.match(r"\w", c):
-            words[b] = b
+            continue  # never produced by encoding to it
         try:
-            folded = c.translate(_FOLD).encode("cp1252")
+            folded = c.translate(_FOLD).encode(encoding)
         except UnicodeEncodeError:
             folded = b""
         if len(folded) != 1:
             unsafe.append(bytes([b]))
             continue
-        fold[b] = folded[0]
-    return bytes(fold), bytes(words), unsafe
+        table[b] = folded[0]
+    return bytes(table), unsafe
 
 
-_BYTE_FOLD, _BYTE_WORDS, _BYTE_UNSAFE = _byte_tables()
+# Latin-1 first: a text without "’", "œ" or "€" is stored one byte a character, and encoding
+# it to Latin-1 and back is a copy; cp1252 (a third of French text layers) costs a lookup a
+# character, still far less than str.translate.
+_LATIN1_FOLD, _LATIN1_UNSAFE = _byte_table("latin-1")
+_CP1252_FOLD, _CP1252_UNSAFE = _byte_table("cp1252")
 
 
-def _cp1252(text: str) -> bytes | None:
-    """``text`` in cp1252 when the byte tables fold it exactly, else None."""
-    try:
-        data = text.encode("cp1252")
-    except UnicodeEncodeError:
+def _word_tables() -> tuple[bytes, bytes]:
+    """For folded one-byte text: a table that keeps the word characters (``\\w``) and makes every
+    other byte a space (to list a text's words in C), and one that marks word characters
+    (non-zero) for boundary tests. cp1252 and Latin-1 agree on every byte folded text holds
+    (cp1252's own, 0x80-0x9f, are never C1 controls in a Latin-1 text)."""
+    words, is_word = bytearray(b" " * 256), bytearray(256)
+    for b in range(1, 256):
+        if regex.match(r"\w", bytes([b]).decode("cp1252", "replace")):
+            words[b] = is_word[b] = b
+    return bytes(words), bytes(is_word)
+
+
+_BYTE_WORDS, _BYTE_IS_WORD = _word_tables()
+#: word bytes of UTF-8 text: ASCII ones only, every byte of a multi-byte character counting as
+#: a boundary (the safe side for the tests that use it: a split word is looked at, not missed)
+_UTF8_IS_WORD = bytes(b if b < 0x80 and _BYTE_IS_WORD[b] else 0 for b in range(256))
+
+
+class Folded(NamedTuple):
+    """A text folded for matching (case and accents folded, every whitespace a space, the same
+    length as the original) and the same text as bytes for the scans in C: Latin-1 or cp1252,
+    one byte a character, when it fits (``single``), else UTF-8."""
+
+    text: str
+    data: bytes
+    encoding: str
+
+    @property
+    def single(self) -> bool:
+        """Whether :attr:`data` holds one byte a character (offsets are positions)."""
+        return self.encoding != "utf-8"
+
+    def whole_word(self, start: int, end: int) -> bool:
+        """Whether ``data[start:end]`` stands between word boundaries."""
+        data = self.data
+        table = _UTF8_IS_WORD if self.encoding == "utf-8" else _BYTE_IS_WORD
+        return not (start and table[data[start - 1]]) and not (end < len(data) and table[data[end]])
+
+
+def _one_byte(text: str) -> tuple[bytes, str] | None:
+    """``text`` in Latin-1 or cp1252, with the encoding's name, when its table folds it exactly."""
+    for encoding, unsafe in (("latin-1", _LATIN1_UNSAFE), ("cp1252", _CP1252_UNSAFE)):
+        try:
+            data = text.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+        if not any(b in data for b in unsafe):
+            return data, encoding
         return None
-    for b in _BYTE_UNSAFE:
-        if b in data:
-            return None
-    return data
+    return None
+
+
+def fold(text: str) -> Folded:
+    """``text`` folded for matching, as text and as bytes (see :class:`Folded`)."""
+    found = _one_byte(text)
+    if found is None:
+        folded = text.translate(_FOLD)
+        return Folded(folded, folded.encode("utf-8", "surrogatepass"), "utf-8")
+    data, encoding = found
+    data = data.translate(_LATIN1_FOLD if encoding == "latin-1" else _CP1252_FOLD)
+    return Folded(data.decode(encoding), data, encoding)
+
+
+def as_folded(folded_text: str) -> Folded:
+    """An already folded text with its bytes (folding is idempotent: only the bytes are new)."""
+    found = _one_byte(folded_text)
+    if found is None:
+        return Folded(folded_text, folded_text.encode("utf-8", "surrogatepass"), "utf-8")
+    return Folded(folded_text, *found)
 
 
 def normalize_for_matching(text: str) -> str:
     """Case and accents folded, every whitespace a space; the same length as ``text``."""
-    data = _cp1252(text)
-    if data is None:
-        return text.translate(_FOLD)
-    return data.translate(_BYTE_FOLD).decode("cp1252")
+    return fold(text).text
 
 
 # the "title" scope ends where the visas begin
@@ -251,13 +312,11 @@ MIN_REPAIR = 5
 READINGS_KEPT = 100_000
 
 
-def _word_mask(text: str) -> tuple[bytes, str]:
-    """``text`` as bytes with its word characters and spaces kept and every other character a
-    NUL, and the encoding of those bytes."""
-    data = _cp1252(text)
-    if data is not None:
-        return data.translate(_BYTE_WORDS), "cp1252"
-    return _NOT_WORD.sub("\0", text).encode(), "utf-8"
+def _words(folded: Folded) -> set[bytes]:
+    """The distinct words of a folded text, as bytes (in C: a translate, a split, a set)."""
+    if folded.single:
+        return set(folded.data.translate(_BYTE_WORDS).split())
+    return set(_NOT_WORD.sub(" ", folded.text).encode("utf-8", "surrogatepass").split())
 
 
 class Positions:
@@ -273,6 +332,19 @@ class Positions:
 
     def __len__(self) -> int:
         return self._len
+
+    def span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Where the original ``start:end`` stands in the repaired text, or None when an edit
+        straddles one of its ends (part of a word joined or replaced lies outside)."""
+        for bound in (start, end):
+            k = bisect.bisect_right(self._old_starts, bound) - 1
+            if k >= 0 and self._edits[k][2] < bound < self._edits[k][3]:
+                return None
+        return self.index(start), self.index(end)
+
+    def written(self, text: str) -> list[str]:
+        """The words the repair wrote into ``text`` (the repaired text)."""
+        return [text[e[0] : e[1]] for e in self._edits]
 
     def __getitem__(self, i: int) -> int:
         if i < 0:
@@ -331,10 +403,11 @@ class Vocabulary:
         self._read: set[bytes] = set()  # words, as bytes, read already and found to need none
         # the ways a vocabulary word can be split by spaces in 2 or 3 pieces that the repair
         # would join ("tra nsmission"), all found in one pass over a text by an Aho-Corasick
-        # automaton (C): the token-by-token repair runs only where one stands as whole words
-        self._splits = ahocorasick.Automaton()
+        # automaton (Rust, a DFA): the token-by-token repair runs only where one stands as
+        # whole words
         runs = {r for e in expressions for r in _RUN.findall(_ESCAPE.sub(" ", e))} if expressions else None
-        for w in self.words:
+        forms: list[bytes] = []
+        for w in sorted(self.words):
             if runs is not None and not any(r in w or w in r for r in runs):
                 continue
             n = len(w)
@@ -344,10 +417,10 @@ class Vocabulary:
                 pieces = [w[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
                 if all(p in self.words for p in pieces):
                     continue  # the repair keeps words that are vocabulary words already
-                form = " ".join(pieces)
-                self._splits.add_word(form, len(form))
-        if len(self._splits):
-            self._splits.make_automaton()
+                forms.append(" ".join(pieces).encode("ascii"))
+        #: the split forms, as bytes (a :class:`TextScan` looks for them with the literals)
+        self.split_forms = forms
+        self._splits: TextScan | None = None  # built when first needed: a ruleset scans for them
 
     @classmethod
     def from_texts(cls, texts: list[str], expressions: list[str] | None = None) -> Vocabulary:
@@ -384,48 +457,55 @@ class Vocabulary:
             self._readings[token] = word
         return word
 
-    def repair(self, text: str, *, fuzzy: bool) -> tuple[str, Positions]:
-        """(repaired text, original position of each of its characters plus its end)."""
-        if self._maybe_split(text):
+    def repair(self, text: str | Folded, *, fuzzy: bool, split: bool | None = None) -> tuple[str, Positions]:
+        """(repaired text, original position of each of its characters plus its end), for a
+        folded text (:func:`fold`; a plain string is taken as folded already). ``split``:
+        whether a split form stands in it as whole words, when a :class:`TextScan` with
+        :attr:`split_forms` found it out already."""
+        folded = text if isinstance(text, Folded) else as_folded(text)
+        text = folded.text
+        if split is None:
+            if self._splits is None:
+                self._splits = TextScan((), self.split_forms)
+            split = self._splits(folded)[1]
+        if split:
             return self._repair_tokens(text, fuzzy=fuzzy)  # rare: the token-by-token repair
         if fuzzy:
-            mask, encoding = _word_mask(text)
-            words = set(mask.replace(b"\0", b" ").split())
-            readings = {}
-            for raw in words - self._read:  # in C: the words never read before, and misreadings
-                token = raw.decode(encoding)
-                if (word := self._reading(token)) is not None:
-                    readings[token] = word
+            readings: dict[bytes, str] = {}
+            encoding = folded.encoding
+            for raw in _words(folded) - self._read:  # in C: the words never read, and misreadings
+                if (word := self._reading(raw.decode(encoding, "surrogatepass"))) is not None:
+                    readings[raw] = word
                     continue
                 if len(self._read) >= READINGS_KEPT:
                     self._read.clear()
                 self._read.add(raw)
             if readings:
-                return self._replace(text, readings)
+                return self._replace(folded, readings)
         return text, Positions(len(text))  # nothing to repair: most text layers
 
-    def _maybe_split(self, text: str) -> bool:
-        """Whether some vocabulary word may stand split by spaces in ``text``: its pieces stand
-        there as whole words, one space apart. So that the token-by-token repair runs only on
-        the texts that need it."""
-        if not len(self._splits):
-            return False
-        for end, length in self._splits.iter(text):
-            start = end + 1 - length
-            if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end + 1):
-                return True
-        return False
-
-    def _replace(self, text: str, readings: dict[str, str]) -> tuple[str, Positions]:
-        """``text`` with each whole-word occurrence of a key of ``readings`` read as its value."""
-        found = []
-        for token, word in readings.items():
-            start = text.find(token)
-            while start >= 0:
-                end = start + len(token)
-                if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end):
-                    found.append((start, end, word))
-                start = text.find(token, end)
+    def _replace(self, folded: Folded, readings: dict[bytes, str]) -> tuple[str, Positions]:
+        """``folded`` with each whole-word occurrence of a key of ``readings`` (a word of its
+        bytes) read as its value."""
+        text, found = folded.text, []
+        if folded.single:  # one byte a character: found in the bytes, at the same positions
+            data = folded.data
+            for raw, word in readings.items():
+                start = data.find(raw)
+                while start >= 0:
+                    end = start + len(raw)
+                    if folded.whole_word(start, end):
+                        found.append((start, end, word))
+                    start = data.find(raw, end)
+        else:
+            for raw, word in readings.items():
+                token = raw.decode("utf-8", "surrogatepass")
+                start = text.find(token)
+                while start >= 0:
+                    end = start + len(token)
+                    if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end):
+                        found.append((start, end, word))
+                    start = text.find(token, end)
         found.sort()
         out: list[str] = []
         edits = []
@@ -502,17 +582,20 @@ class Rule:
     origin: str = ""
 
     def __post_init__(self) -> None:
-        self._literals = {p: required_literals(p) for p in (*self.any, *self.all, *self.exclude)}
+        self._literals = {p: frozenset(required_literals(p)) for p in (*self.any, *self.all, *self.exclude)}
         self._any = [(p, self._literals[p]) for p in self.any]
         self._plain = {p: words for p in (*self.all, *self.exclude) if (words := plain_alternatives(p))}
+        #: every literal the rule's expressions need, for :class:`TextScan`
+        self.literals = frozenset().union(*self._literals.values())
 
-    def _holds(self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any]) -> bool:
+    def _holds(
+        self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any], present: frozenset[str]
+    ) -> bool:
         """Whether ``pattern`` matches somewhere in ``text`` (for ``all`` and ``exclude``)."""
         if (words := self._plain.get(pattern)) is not None:
             return any(w in text for w in words)
-        for literal in self._literals[pattern]:
-            if literal not in text:
-                return False  # cannot match: no need to search
+        if not self._literals[pattern] <= present:
+            return False  # cannot match: no need to search
         return self._search(pattern, text, seen) is not None
 
     def _search(
@@ -527,30 +610,80 @@ class Rule:
             raise ClassifyError(f"rule {self.id!r} ({self.origin}) timed out") from exc
         return found
 
-    def find(self, text: str, seen: dict[Any, Any] | None = None) -> regex.Match[str] | None:
+    def find(
+        self, text: str, seen: dict[Any, Any] | None = None, present: frozenset[str] | None = None
+    ) -> regex.Match[str] | None:
         """The first ``any`` match when the rule fires on (folded) ``text``, else None.
 
-        An expression is searched only when ``text`` holds all its :func:`required_literals`, a
-        test in C much faster than the search. ``seen``: what searches on this same text found
+        An expression is searched only when ``text`` holds all its :func:`required_literals`:
+        ``present``, the literals ``text`` holds (at least: a literal said present that is not
+        only costs a search), as :class:`TextScan` finds them in one pass; without it, each
+        literal is looked for in ``text``. ``seen``: what searches on this same text found
         already (the rules share expressions)."""
         seen = {} if seen is None else seen
+        if present is None:
+            present = frozenset(lit for lit in self.literals if lit in text)
         first = None
         for pattern, literals in self._any:
-            for literal in literals:
-                if literal not in text:
-                    break  # this one cannot match (tested here: most texts stop at this line)
-            else:
-                if (first := self._search(pattern, text, seen)) is not None:
-                    break
+            if literals <= present and (first := self._search(pattern, text, seen)) is not None:
+                break
         if first is None:
             return None
         for pattern in self.all:
-            if not self._holds(pattern, text, seen):
+            if not self._holds(pattern, text, seen, present):
                 return None
         for pattern in self.exclude:
-            if self._holds(pattern, text, seen):
+            if self._holds(pattern, text, seen, present):
                 return None
         return first
+
+
+class TextScan:
+    """Which of the rules' required literals a folded text holds, and where each first ends,
+    and whether one of the vocabulary's split forms ("tra nsmission") stands in it as whole
+    words: all found in one pass (an Aho-Corasick DFA, in Rust) rather than a substring test
+    per literal and form."""
+
+    def __init__(self, literals: set[str] | frozenset[str] | tuple[()], forms: list[bytes]):
+        self._literals = sorted(literals)
+        self._in_word: dict[str, frozenset[str]] = {}
+        n = len(self._literals)
+        patterns = [lit.encode("ascii") for lit in self._literals] + forms
+        self._automaton = (
+            ahocorasick_rs.BytesAhoCorasick(patterns, implementation=ahocorasick_rs.Implementation.DFA)
+            if patterns
+            else None
+        )
+        self._n = n
+
+    def __call__(self, folded: Folded) -> tuple[dict[str, int], bool]:
+        """Each literal in ``folded`` with where its first occurrence ends (an offset in its
+        bytes: literals and forms are ASCII, so Latin-1, cp1252 and UTF-8 bytes hold them
+        alike), and whether a split form stands there as whole words."""
+        if self._automaton is None:
+            return {}, False
+        names, n = self._literals, self._n
+        matches = self._automaton.find_matches_as_indexes(folded.data, overlapping=True)
+        # matches come in the order they end: the last one written for a literal is its first
+        first = {names[i]: end for i, _, end in reversed(matches) if i < n}
+        split = any(folded.whole_word(start, end) for i, start, end in matches if i >= n)
+        return first, split
+
+    def literals(self, data: bytes) -> frozenset[str]:
+        """The literals in ``data``."""
+        if self._automaton is None:
+            return frozenset()
+        names, n = self._literals, self._n
+        return frozenset(
+            [names[i] for i, _, _ in self._automaton.find_matches_as_indexes(data, overlapping=True) if i < n]
+        )
+
+    def literals_in(self, word: str) -> frozenset[str]:
+        """The literals ``word`` holds (for the words a repair writes: the vocabulary's)."""
+        found = self._in_word.get(word)
+        if found is None:
+            found = self._in_word[word] = frozenset(lit for lit in self._literals if lit in word)
+        return found
 
 
 class Ruleset:
@@ -560,6 +693,7 @@ class Ruleset:
         self.categories = categories
         self.rules = rules
         self.vocabulary = vocabulary or Vocabulary(set())
+        self._scan = TextScan(frozenset().union(*(r.literals for r in rules)), self.vocabulary.split_forms)
 
     def classify(self, decree: Decree) -> ClassifiedDecree:
         """The categories whose rules fire on this decree, with where and what they matched."""
@@ -571,24 +705,42 @@ class Ruleset:
             pos += len(page.text) + 1
         original = "\n".join(texts)
         fuzzy = any(p.method == "ocr" for p in decree.pages)
-        normalized = normalize_for_matching(original)
-        folded, where = self.vocabulary.repair(normalized, fuzzy=fuzzy)
+        normalized = fold(original)
+        first, split = self._scan(normalized)
+        folded, where = self.vocabulary.repair(normalized, fuzzy=fuzzy, split=split)
+        repaired = folded is not normalized.text
+        # a literal stands in a word: in the repaired text, in a word kept or in a word written
+        written = frozenset().union(*map(self._scan.literals_in, where.written(folded)))
+        present = frozenset(first) | written
         numbers = [p.number for p in decree.pages] or [decree.first_page]
         first_end = where.index(len(texts[0])) if texts else 0
         # a match of _VISAS is short: the text past the title scope need not be searched
         visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
-        title = normalize_for_matching(decree.title)
-        if folded is not normalized or not _stands_in(title, normalized):
-            title, _ = self.vocabulary.repair(title, fuzzy=fuzzy)
-        # else: the text needed no repair, so nor does its title, which stands in it word for word
-        head = title + "\n" + folded[:head_end]
+        title = fold(decree.title)
+        at = _word_position(title.text, normalized.text)
+        if at >= 0 and (span := where.span(at, at + len(title.text))) is not None:
+            # the title stands in the text word for word: repaired as the text was
+            if repaired:
+                title = as_folded(folded[span[0] : span[1]])
+        else:
+            at = -1
+            title = as_folded(self.vocabulary.repair(title, fuzzy=fuzzy)[0])
+        head = title.text + "\n" + folded[:head_end]
+        if normalized.single:  # one byte a character: offsets in the bytes are positions
+            limit = where[min(head_end, len(folded))]  # where the head ends in the text scanned
+            in_head = frozenset([lit for lit, end in first.items() if end <= limit]) | written
+            if not 0 <= at <= at + len(title.text) <= limit:  # the title is not within the head
+                in_head |= self._scan.literals(title.data)
+        else:
+            in_head = self._scan.literals(as_folded(head).data)
+        title = title.text
         matches: list[Match] = []
         categories: set[str] = set()
         seen: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
         for rule in self.rules:
             in_title = rule.scope == "title"
-            m = rule.find(head if in_title else folded, seen[in_title])
+            m = rule.find(head, seen[True], in_head) if in_title else rule.find(folded, seen[False], present)
             if m is None:
                 continue
             categories.add(rule.category)
@@ -617,14 +769,16 @@ class Ruleset:
                 )
 
 
-def _stands_in(part: str, text: str) -> bool:
-    """Whether ``part`` stands in ``text`` between word boundaries, so that each of its words is
-    a word of ``text``."""
+def _word_position(part: str, text: str) -> int:
+    """Where ``part`` first stands in ``text`` between word boundaries (so that each of its
+    words is a word of ``text``), or -1."""
     start = text.find(part)
     if start < 0:
-        return False
+        return -1
     end = start + len(part)
-    return not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end)
+    if (start and _WORD_CHAR.match(text, start - 1)) or _WORD_CHAR.match(text, end):
+        return -1
+    return start
 
 
 def _excerpt(text: str, start: int, end: int, around: int = 80) -> str:

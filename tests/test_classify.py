@@ -173,18 +173,64 @@ def test_a_malformed_rule_file_names_file_rule_and_reason(tmp_path, content, mes
 
 
 def test_fast_folding_is_the_character_table():
-    """Folding through cp1252 bytes gives what the per-character table gives, for every
-    cp1252 character and for text outside cp1252 (or holding "µ", which folds outside it)."""
+    """Folding through Latin-1 or cp1252 bytes gives what the per-character table gives, for
+    every character of either and for text outside both (or holding "µ", which folds outside
+    them), and the bytes a fold hands to the scans are its text's."""
     import attrap.classify as classify
 
-    chars = []
+    cp1252 = []
     for b in range(256):
         try:
-            chars.append(bytes([b]).decode("cp1252"))
+            cp1252.append(bytes([b]).decode("cp1252"))
         except UnicodeDecodeError:
             pass
-    for text in ["".join(chars), "Arrêté ŒUVRE « ÉTÉ » – 5 µm", "Ω aéronefs ’ ʼ □ \ufffd", "x\u00a0y\tz"]:
-        assert normalize_for_matching(text) == text.translate(classify._FOLD)
+    latin1 = "".join(chr(b) for b in range(256) if chr(b) != "µ")
+    texts = ["".join(cp1252), latin1, "Arrêté n° 12 « ÉTÉ » Ç", "Arrêté ŒUVRE « ÉTÉ » – 5 µm"]
+    texts += ["Ω aéronefs ’ ʼ □ \ufffd", "x\u00a0y\tz"]
+    for text in texts:
+        folded = classify.fold(text)
+        assert folded.text == normalize_for_matching(text) == text.translate(classify._FOLD)
+        assert folded.data.decode(folded.encoding, "surrogatepass") == folded.text
+        assert folded.single == (len(folded.data) == len(folded.text))
+    assert [classify.fold(t).encoding for t in ("é « »", "l’été", "µ")] == ["latin-1", "cp1252", "utf-8"]
+
+
+def test_one_pass_finds_every_literal_the_rules_need_and_where_it_first_ends():
+    """The Aho-Corasick pass (overlapping literals such as "autoris" in "autorisation"
+    included) finds exactly what a substring test per literal finds, on every corpus text."""
+    import attrap.classify as classify
+
+    scan = RULES._scan
+    literals = {lit for rule in RULES.rules for lit in rule.literals}
+    assert {"autoris", "autorisation", "captation", "algorithmique"} <= literals
+    checked = 0
+    for path in (ROOT / "fixtures" / "corpus").rglob("*.txt"):
+        folded = classify.fold(path.read_text(encoding="utf-8"))
+        first, _ = scan(folded)
+        expected = {lit for lit in literals if lit in folded.text}
+        assert set(first) == expected == scan.literals(folded.data), path.name
+        if folded.single:
+            assert all(first[lit] == folded.text.index(lit) + len(lit) for lit in expected)
+            checked += 1
+    assert checked > 50
+
+
+def test_a_literal_only_in_a_word_the_ocr_repair_wrote_is_still_searched():
+    """ "captatlon" holds no literal "captation": the repair writes it, and the rules that need
+    it are searched, in the title scope and in the whole text."""
+    in_title = _classify(
+        "Arrêté n° 2026-0042 autorisant la captatlon, l'enregistrement et la transmission "
+        "d'images au moyen de drones\nVu le code de la sécurité intérieure ;",
+        method="ocr",
+    )
+    in_article = _classify(
+        "Arrêté n° 2026-0043 relatif à la sécurité du festival\nVu le code de la sécurité intérieure ;\n"
+        "Article 1er : La direction départementale de la police nationale est autorisée à procéder "
+        "à la captatlon d'images au moyen de caméras installées sur des aéronefs.",
+        method="ocr",
+    )
+    assert [m.rule for m in in_title.matches] == ["drone-title-authorisation"]
+    assert [m.rule for m in in_article.matches] == ["drone-article-authorised"]
 
 
 DAMAGED = (
