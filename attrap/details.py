@@ -204,16 +204,19 @@ def extract_details(decree: Decree) -> Details:
     folded = normalize_for_matching(original)
     start_of_articles = _ARTICLES_START.search(folded)
     body_from = start_of_articles.start() if start_of_articles else 0
-    flat = folded.replace("\n", " ")  # a line break from the PDF's layout ends nothing
+    flat = folded  # folding made every line break a space: a break from the PDF's layout ends nothing
     body = flat[body_from:]
     details = Details()
     details.start, details.end = _period(body)
     if details.start is None:
-        # the period may be stated in the title or a "considérant" only
-        lines = "\n".join(
-            " " * len(line) if line.lstrip().startswith("vu ") else line for line in folded.split("\n")
-        )
-        details.start, details.end = _period(lines)
+        # the period may be stated in the title or a "considérant" only, never in a visa (the
+        # folded text has no line breaks: the original's lines say where each visa stands)
+        lines, pos = [], 0
+        for line in original.split("\n"):
+            part = folded[pos : pos + len(line)]
+            lines.append(" " * len(part) if part.lstrip().startswith("vu ") else part)
+            pos += len(line) + 1
+        details.start, details.end = _period("\n".join(lines))
     seen: set[str] = set()
     for pattern in _PLACES:
         for m in pattern.finditer(flat, timeout=1.0):

@@ -176,3 +176,22 @@ def test_classify_shows_the_details_of_a_fixture_decree(cli_env):
     assert details["places"] == ["stade Orange Vélodrome et ses abords, Marseille (8e arrondissement)"]
     text = run_cli("classify", str(pdf), env=cli_env).stdout
     assert "période: du 15 octobre 2026 à 18h00 au 16 octobre 2026 à 02h00" in text
+
+
+def test_a_period_stated_only_in_a_considerant_is_not_taken_from_a_visa():
+    """Without a period in the articles, the title and the considérants are read, never a visa:
+    the commission's meeting dates are not the authorised period."""
+    d = extract_details(
+        decree(
+            "Arrêté portant autorisation de la captation d'images au moyen de caméras installées sur des aéronefs",
+            "Vu le code de la sécurité intérieure ;\n"
+            "Vu l'avis de la commission départementale de vidéoprotection réunie du 3 au 4 mars 2026 ;\n"
+            "Considérant que le festival se tient du 10 au 12 juillet 2026 ;\n"
+            "ARRÊTE\n"
+            "Article 1er : La captation est autorisée pendant la durée du festival.",
+        )
+    )
+    assert (d.start, d.end) == (
+        datetime(2026, 7, 10, 0, 0, tzinfo=PARIS),
+        datetime(2026, 7, 12, 23, 59, tzinfo=PARIS),
+    )
