@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 APT_PACKAGES := fonts-dejavu-core tesseract-ocr tesseract-ocr-fra
 # only for `make test`: the browser the end-to-end test of the web interface drives (Playwright)
 TEST_APT_PACKAGES := chromium
+# test processes: the suite waits on subprocesses, servers and sockets as much as it computes,
+# so one more process than this machine kind's two cores keeps both busy
+TEST_WORKERS ?= 3
 
 .PHONY: demo test venv lint clean system-deps test-deps
 
@@ -38,7 +41,7 @@ demo: venv system-deps
 
 test: venv system-deps test-deps
 	$(BIN)/ruff check attrap scrapers tests fixtures
-	ATTRAP_REQUIRE_BROWSER=1 $(BIN)/pytest -q
+	ATTRAP_REQUIRE_BROWSER=1 $(BIN)/pytest -q -n $(TEST_WORKERS)
 
 lint: venv
 	$(BIN)/ruff check attrap scrapers tests fixtures
