@@ -15,9 +15,11 @@ expressions whose literals are all present are searched.
 from __future__ import annotations
 
 import bisect
+import codecs
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from encodings import cp1252
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -119,17 +121,30 @@ class Folded(NamedTuple):
         return not (start and table[data[start - 1]]) and not (end < len(data) and table[data[end]])
 
 
+_CP1252_ENCODING = codecs.charmap_build(cp1252.decoding_table)
+
+
 def _one_byte(text: str) -> tuple[bytes, str] | None:
-    """``text`` in Latin-1 or cp1252, with the encoding's name, when its table folds it exactly."""
-    for encoding, unsafe in (("latin-1", _LATIN1_UNSAFE), ("cp1252", _CP1252_UNSAFE)):
+    """``text`` in Latin-1 or cp1252, with the encoding's name, when its table folds it exactly
+    (called on every decree and title: the codecs are called directly, without the codec
+    machinery around them)."""
+    try:
+        data, encoding = text.encode("latin-1"), "latin-1"
+    except UnicodeEncodeError:
         try:
-            data = text.encode(encoding)
+            data, encoding = codecs.charmap_encode(text, "strict", _CP1252_ENCODING)[0], "cp1252"
         except UnicodeEncodeError:
-            continue
-        if not any(b in data for b in unsafe):
-            return data, encoding
-        return None
-    return None
+            return None
+    for b in _CP1252_UNSAFE if encoding == "cp1252" else _LATIN1_UNSAFE:
+        if b in data:
+            return None
+    return data, encoding
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    if encoding == "latin-1":
+        return data.decode("latin-1")  # a copy
+    return codecs.charmap_decode(data, "strict", cp1252.decoding_table)[0]
 
 
 def fold(text: str) -> Folded:
@@ -140,7 +155,7 @@ def fold(text: str) -> Folded:
         return Folded(folded, folded.encode("utf-8", "surrogatepass"), "utf-8")
     data, encoding = found
     data = data.translate(_LATIN1_FOLD if encoding == "latin-1" else _CP1252_FOLD)
-    return Folded(data.decode(encoding), data, encoding)
+    return Folded(_decode(data, encoding), data, encoding)
 
 
 def as_folded(folded_text: str) -> Folded:
@@ -336,6 +351,8 @@ class Positions:
     def span(self, start: int, end: int) -> tuple[int, int] | None:
         """Where the original ``start:end`` stands in the repaired text, or None when an edit
         straddles one of its ends (part of a word joined or replaced lies outside)."""
+        if not self._edits:
+            return start, end
         for bound in (start, end):
             k = bisect.bisect_right(self._old_starts, bound) - 1
             if k >= 0 and self._edits[k][2] < bound < self._edits[k][3]:
@@ -584,19 +601,12 @@ class Rule:
     def __post_init__(self) -> None:
         self._literals = {p: frozenset(required_literals(p)) for p in (*self.any, *self.all, *self.exclude)}
         self._any = [(p, self._literals[p]) for p in self.any]
-        self._plain = {p: words for p in (*self.all, *self.exclude) if (words := plain_alternatives(p))}
+        # all/exclude as (pattern, its literals, its words when it is only words between "|":
+        # whether it matches is then a few substring tests)
+        self._all = [(p, self._literals[p], plain_alternatives(p)) for p in self.all]
+        self._exclude = [(p, self._literals[p], plain_alternatives(p)) for p in self.exclude]
         #: every literal the rule's expressions need, for :class:`TextScan`
         self.literals = frozenset().union(*self._literals.values())
-
-    def _holds(
-        self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any], present: frozenset[str]
-    ) -> bool:
-        """Whether ``pattern`` matches somewhere in ``text`` (for ``all`` and ``exclude``)."""
-        if (words := self._plain.get(pattern)) is not None:
-            return any(w in text for w in words)
-        if not self._literals[pattern] <= present:
-            return False  # cannot match: no need to search
-        return self._search(pattern, text, seen) is not None
 
     def _search(
         self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any]
@@ -605,10 +615,25 @@ class Rule:
         if found is not _UNSEEN:
             return found
         try:
-            found = seen[pattern] = pattern.search(text, timeout=PATTERN_TIMEOUT)
+            # (text, pos, endpos, concurrent, partial, timeout): positional, which regex parses faster
+            found = seen[pattern] = pattern.search(text, None, None, None, False, PATTERN_TIMEOUT)
         except TimeoutError as exc:
             raise ClassifyError(f"rule {self.id!r} ({self.origin}) timed out") from exc
         return found
+
+    def _holds(
+        self,
+        condition: tuple[regex.Pattern[str], frozenset[str], tuple[str, ...] | None],
+        text: str,
+        seen: dict[Any, Any],
+        present: frozenset[str],
+    ) -> bool:
+        """Whether an ``all`` or ``exclude`` expression matches somewhere in ``text``."""
+        pattern, literals, words = condition
+        if words is not None:
+            return any(w in text for w in words)
+        # without its literals it cannot match: no need to search
+        return literals <= present and self._search(pattern, text, seen) is not None
 
     def find(
         self, text: str, seen: dict[Any, Any] | None = None, present: frozenset[str] | None = None
@@ -623,17 +648,17 @@ class Rule:
         seen = {} if seen is None else seen
         if present is None:
             present = frozenset(lit for lit in self.literals if lit in text)
-        first = None
         for pattern, literals in self._any:
             if literals <= present and (first := self._search(pattern, text, seen)) is not None:
                 break
-        if first is None:
+        else:
             return None
-        for pattern in self.all:
-            if not self._holds(pattern, text, seen, present):
+        holds = self._holds
+        for condition in self._all:
+            if not holds(condition, text, seen, present):
                 return None
-        for pattern in self.exclude:
-            if self._holds(pattern, text, seen, present):
+        for condition in self._exclude:
+            if holds(condition, text, seen, present):
                 return None
         return first
 
@@ -718,7 +743,12 @@ class Ruleset:
         visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
         title = fold(decree.title)
-        at = _word_position(title.text, normalized.text)
+        if normalized.single and (title.encoding == normalized.encoding or title.text.isascii()):
+            at = normalized.data.find(title.data)  # the same bytes for the same characters
+            if at >= 0 and not normalized.whole_word(at, at + len(title.data)):
+                at = -1
+        else:
+            at = _word_position(title.text, normalized.text)
         if at >= 0 and (span := where.span(at, at + len(title.text))) is not None:
             # the title stands in the text word for word: repaired as the text was
             if repaired:
