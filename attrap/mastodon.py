@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
-
-from mastodon import (
-    Mastodon,
-    MastodonAPIError,
-    MastodonError,
-    MastodonNetworkError,
-    MastodonRatelimitError,
-    MastodonServerError,
-)
+from typing import TYPE_CHECKING, Any
 
 from attrap.errors import PublishError
+
+if TYPE_CHECKING:
+    from mastodon import Mastodon, MastodonError
+
+# Mastodon.py is imported when an account is first used, not with this module: it compiles
+# large expressions at import (a quarter of a second), which every command that posts nothing
+# (scan --dry-run, classify, status, export, serve) would pay for.
 
 DEFAULT_MAX_CHARACTERS = 500
 
@@ -65,6 +63,8 @@ class MastodonChannel:
     @property
     def api(self) -> Mastodon:
         if self._api is None:
+            from mastodon import Mastodon
+
             self._api = Mastodon(
                 api_base_url=self.api_base_url,
                 access_token=self._token,
@@ -75,6 +75,13 @@ class MastodonChannel:
         return self._api
 
     def _error(self, exc: MastodonError, action: str) -> PublishError:
+        from mastodon import (
+            MastodonAPIError,
+            MastodonNetworkError,
+            MastodonRatelimitError,
+            MastodonServerError,
+        )
+
         where = f"Mastodon {self.name} ({self.api_base_url}): {action}"
         if isinstance(exc, MastodonRatelimitError):
             reset = getattr(self._api, "ratelimit_reset", None)
@@ -90,6 +97,8 @@ class MastodonChannel:
         return PublishError(f"{where}: {type(exc).__name__}")
 
     def _call(self, action: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        from mastodon import MastodonError
+
         try:
             return fn(*args, **kw)
         except MastodonError as exc:
