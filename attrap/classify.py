@@ -172,8 +172,11 @@ def normalize_for_matching(text: str) -> str:
 
 
 # the "title" scope ends where the visas begin
-# ("vu" at the start, or "vu le code"; led by the literal "vu", which regex finds fast)
-_VISAS = regex.compile(r"(?m)vu(?:(?<=^\s*vu)\b|(?<=\bvu)(?=\s+le\s+code\b))", regex.V1)
+# ("vu le code" anywhere: a visa run into the title's line; led by the literal "vu", which
+# regex finds fast). Folded text has no line breaks: a visa at the start of a line ("Vu la loi…",
+# "VU le décret…", OCR's "Vu. le code") is found in the original text (_VISA_LINE).
+_VISAS = regex.compile(r"vu(?<=\bvu)(?=\s+le\s+code\b)", regex.V1)
+_VISA_LINE = regex.compile(r"(?m)^[^\S\n]*vu\b", regex.IGNORECASE | regex.V1)
 _APOSTROPHES = "'’ʼ`´"
 _ESCAPE = regex.compile(r"\\.", regex.DOTALL)
 
@@ -742,6 +745,8 @@ class Ruleset:
         # a match of _VISAS is short: the text past the title scope need not be searched
         visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
+        if texts and (line := _VISA_LINE.search(texts[0], 0, TITLE_SCOPE_CHARS)) is not None:
+            head_end = min(head_end, where.index(line.start()))
         title = fold(decree.title)
         if normalized.single and (title.encoding == normalized.encoding or title.text.isascii()):
             at = normalized.data.find(title.data)  # the same bytes for the same characters

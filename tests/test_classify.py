@@ -345,3 +345,24 @@ def test_a_literal_split_by_a_space_is_joined_before_the_literals_are_tested():
     title = "Arrêté n° 7 autorisant la capta tion d'images au moyen de drones par la police nationale"
     cd = _classify(title + "\nVu le code de la sécurité intérieure ;", title=title)
     assert cd.categories == ["drone"]
+
+
+def test_the_title_scope_ends_at_the_first_visa_line():
+    """A CCTV authorisation whose visas cite the AVS law ("autorisant … des traitements
+    algorithmiques") before any "Vu le code": the title scope stops at the first line that
+    begins with "Vu", so no AVS title rule reads the visas."""
+    cd = _classify(
+        "Arrêté n° 2026-118 portant autorisation d'un système de vidéoprotection\n"
+        "Le préfet du Gard,\n"
+        "Vu la loi n° 2023-380 du 19 mai 2023, notamment son article 10 autorisant à titre expérimental "
+        "l'emploi de traitements algorithmiques ;\n"
+        "Vu le décret n° 2023-828 du 28 août 2023 ;\n"
+        "Vu la demande présentée par le gérant du magasin « Le Fournil », 12 rue de la République à Nîmes ;\n"
+        "Vu l'avis émis par la commission départementale de vidéoprotection lors de sa séance du 2 mars 2026 ;\n"
+        "Sur proposition du directeur de cabinet ;\nARRÊTE\n"
+        "Article 1er : Le gérant du magasin est autorisé à installer un système de vidéoprotection "
+        "comportant 4 caméras intérieures.",
+        title="Arrêté n° 2026-118 portant autorisation d'un système de vidéoprotection",
+    )
+    assert cd.categories == ["videoprotection"]  # before: ["avs"], the CCTV authorisation missed
+    assert "videoprotection-title-authorisation" in {m.rule for m in cd.matches}
