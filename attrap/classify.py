@@ -82,22 +82,21 @@ _LATIN1_FOLD, _LATIN1_UNSAFE = _byte_table("latin-1")
 _CP1252_FOLD, _CP1252_UNSAFE = _byte_table("cp1252")
 
 
-def _word_tables() -> tuple[bytes, bytes]:
-    """For folded one-byte text: a table that keeps the word characters (``\\w``) and makes every
-    other byte a space (to list a text's words in C), and one that marks word characters
-    (non-zero) for boundary tests. cp1252 and Latin-1 agree on every byte folded text holds
-    (cp1252's own, 0x80-0x9f, are never C1 controls in a Latin-1 text)."""
+def _word_tables(encoding: str) -> tuple[bytes, bytes]:
+    """For folded text in a one-byte ``encoding``: a table that keeps the word characters
+    (``\\w``) and makes every other byte a space (to list a text's words in C), and one that
+    marks word characters (non-zero) for boundary tests."""
     words, is_word = bytearray(b" " * 256), bytearray(256)
     for b in range(1, 256):
-        if regex.match(r"\w", bytes([b]).decode("cp1252", "replace")):
+        if regex.match(r"\w", bytes([b]).decode(encoding, "replace")):
             words[b] = is_word[b] = b
     return bytes(words), bytes(is_word)
 
 
-_BYTE_WORDS, _BYTE_IS_WORD = _word_tables()
+_WORD_TABLES = {"latin-1": _word_tables("latin-1"), "cp1252": _word_tables("cp1252")}
 #: word bytes of UTF-8 text: ASCII ones only, every byte of a multi-byte character counting as
 #: a boundary (the safe side for the tests that use it: a split word is looked at, not missed)
-_UTF8_IS_WORD = bytes(b if b < 0x80 and _BYTE_IS_WORD[b] else 0 for b in range(256))
+_UTF8_IS_WORD = bytes(b if b < 0x80 and _WORD_TABLES["cp1252"][1][b] else 0 for b in range(256))
 
 
 class Folded(NamedTuple):
@@ -117,7 +116,7 @@ class Folded(NamedTuple):
     def whole_word(self, start: int, end: int) -> bool:
         """Whether ``data[start:end]`` stands between word boundaries."""
         data = self.data
-        table = _UTF8_IS_WORD if self.encoding == "utf-8" else _BYTE_IS_WORD
+        table = _UTF8_IS_WORD if self.encoding == "utf-8" else _WORD_TABLES[self.encoding][1]
         return not (start and table[data[start - 1]]) and not (end < len(data) and table[data[end]])
 
 
@@ -333,7 +332,7 @@ READINGS_KEPT = 100_000
 def _words(folded: Folded) -> set[bytes]:
     """The distinct words of a folded text, as bytes (in C: a translate, a split, a set)."""
     if folded.single:
-        return set(folded.data.translate(_BYTE_WORDS).split())
+        return set(folded.data.translate(_WORD_TABLES[folded.encoding][0]).split())
     return set(_NOT_WORD.sub(" ", folded.text).encode("utf-8", "surrogatepass").split())
 
 

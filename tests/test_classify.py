@@ -193,6 +193,10 @@ def test_fast_folding_is_the_character_table():
         assert folded.data.decode(folded.encoding, "surrogatepass") == folded.text
         assert folded.single == (len(folded.data) == len(folded.text))
     assert [classify.fold(t).encoding for t in ("é « »", "l’été", "µ")] == ["latin-1", "cp1252", "utf-8"]
+    # word boundaries follow each encoding: byte 0x9c is "œ" (a letter) in cp1252, a control in Latin-1
+    latin1, cp = classify.fold("capta tion\x9c"), classify.fold("capta tion\u0153’")
+    assert (latin1.encoding, cp.encoding) == ("latin-1", "cp1252")
+    assert latin1.whole_word(0, 10) and not cp.whole_word(0, 10)
 
 
 def test_one_pass_finds_every_literal_the_rules_need_and_where_it_first_ends():
