@@ -439,7 +439,9 @@ class Vocabulary:
                 forms.append(" ".join(pieces).encode("ascii"))
         #: the split forms, as bytes (a :class:`TextScan` looks for them with the literals)
         self.split_forms = forms
-        self._splits: TextScan | None = None  # built when first needed: a ruleset scans for them
+        #: the scan that finds them: the ruleset's (which also finds its literals), or one of
+        #: the forms alone, built when first needed
+        self.split_scan: TextScan | None = None
 
     @classmethod
     def from_texts(cls, texts: list[str], expressions: list[str] | None = None) -> Vocabulary:
@@ -484,9 +486,9 @@ class Vocabulary:
         folded = text if isinstance(text, Folded) else as_folded(text)
         text = folded.text
         if split is None:
-            if self._splits is None:
-                self._splits = TextScan((), self.split_forms)
-            split = self._splits(folded)[1]
+            if self.split_scan is None:
+                self.split_scan = TextScan((), self.split_forms)
+            split = self.split_scan(folded)[1]
         if split:
             return self._repair_tokens(text, fuzzy=fuzzy)  # rare: the token-by-token repair
         if fuzzy:
@@ -721,6 +723,7 @@ class Ruleset:
         self.rules = rules
         self.vocabulary = vocabulary or Vocabulary(set())
         self._scan = TextScan(frozenset().union(*(r.literals for r in rules)), self.vocabulary.split_forms)
+        self.vocabulary.split_scan = self._scan  # one automaton of the split forms, not two
 
     def classify(self, decree: Decree) -> ClassifiedDecree:
         """The categories whose rules fire on this decree, with where and what they matched."""
@@ -747,12 +750,7 @@ class Ruleset:
         if texts and (line := _VISA_LINE.search(texts[0], 0, TITLE_SCOPE_CHARS)) is not None:
             head_end = min(head_end, where.index(line.start()))
         title = fold(decree.title)
-        if normalized.single and (title.encoding == normalized.encoding or title.text.isascii()):
-            at = normalized.data.find(title.data)  # the same bytes for the same characters
-            if at >= 0 and not normalized.whole_word(at, at + len(title.data)):
-                at = -1
-        else:
-            at = _word_position(title.text, normalized.text)
+        at = _word_position(title, normalized)
         if at >= 0 and (span := where.span(at, at + len(title.text))) is not None:
             # the title stands in the text word for word: repaired as the text was
             if repaired:
@@ -803,14 +801,17 @@ class Ruleset:
                 )
 
 
-def _word_position(part: str, text: str) -> int:
+def _word_position(part: Folded, text: Folded) -> int:
     """Where ``part`` first stands in ``text`` between word boundaries (so that each of its
     words is a word of ``text``), or -1."""
-    start = text.find(part)
+    if text.single and (part.encoding == text.encoding or part.text.isascii()):
+        start = text.data.find(part.data)  # the same bytes for the same characters
+        return start if start >= 0 and text.whole_word(start, start + len(part.data)) else -1
+    start = text.text.find(part.text)
     if start < 0:
         return -1
-    end = start + len(part)
-    if (start and _WORD_CHAR.match(text, start - 1)) or _WORD_CHAR.match(text, end):
+    end = start + len(part.text)
+    if (start and _WORD_CHAR.match(text.text, start - 1)) or _WORD_CHAR.match(text.text, end):
         return -1
     return start
 
