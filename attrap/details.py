@@ -204,8 +204,8 @@ def extract_details(decree: Decree) -> Details:
     folded = normalize_for_matching(original)
     start_of_articles = _ARTICLES_START.search(folded)
     body_from = start_of_articles.start() if start_of_articles else 0
-    flat = folded  # folding made every line break a space: a break from the PDF's layout ends nothing
-    body = flat[body_from:]
+    # folding made every line break a space: a break from the PDF's layout ends nothing
+    body = folded[body_from:]
     details = Details()
     details.start, details.end = _period(body)
     if details.start is None:
@@ -219,7 +219,7 @@ def extract_details(decree: Decree) -> Details:
         details.start, details.end = _period("\n".join(lines))
     seen: set[str] = set()
     for pattern in _PLACES:
-        for m in pattern.finditer(flat, timeout=1.0):
+        for m in pattern.finditer(folded, timeout=1.0):
             place = _clean(original, m, "p")
             key = normalize_for_matching(place)
             if place and key not in seen and not key.startswith(("l'article", "la loi")):
@@ -227,13 +227,13 @@ def extract_details(decree: Decree) -> Details:
                 details.places.append(place)
             if len(details.places) >= 5:
                 break
-    if m := _EVENT.search(flat, timeout=1.0):
+    if m := _EVENT.search(folded, timeout=1.0):
         event = _LEADING_ARTICLE.sub("", _clean(original, m, "p"))
         details.event = event or None
     if m := _SERVICE.search(body, timeout=1.0):
         service = " ".join(original[body_from + m.start("s") : body_from + m.end("s")].split())
         details.service = service[0].upper() + service[1:]
-    elif m := _APPLICANT.search(flat, timeout=1.0):  # "Vu la demande de la ville de Marseille"
+    elif m := _APPLICANT.search(folded, timeout=1.0):  # "Vu la demande de la ville de Marseille"
         service = _clean(original, m, "s")
         service = regex.sub(
             r"^(?:du|de la|de l['’]|des|d['’]|la|le|les|l['’])\s*", "", service, flags=regex.I
@@ -247,7 +247,7 @@ def extract_details(decree: Decree) -> Details:
                 break
     refs: list[str] = []
     for pattern in _LEGAL:
-        for m in pattern.finditer(flat, timeout=1.0):
+        for m in pattern.finditer(folded, timeout=1.0):
             ref = " ".join(original[m.start() : m.end()].split())
             if normalize_for_matching(ref) not in {normalize_for_matching(r) for r in refs}:
                 refs.append(ref)
