@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -392,6 +393,18 @@ class Positions:
         return new_start + j if j < n else new_end
 
 
+@functools.cache
+def french_words() -> frozenset[str]:
+    """French words, folded (about 134,000: pyspellchecker's French word list, the forms of
+    OpenSubtitles' vocabulary). OCR'd text holds them by the thousand, and some lie within an
+    edit or two of a word the rules look for ("autorité" of "autorisé", "dérogation" of
+    "abrogation", "reçus" of "refus"): such a word is a word, not a misreading."""
+    from spellchecker import SpellChecker  # a third of a second: only for OCR'd text
+
+    words = "\n".join(SpellChecker(language="fr", distance=1).word_frequency.keys())
+    return frozenset(_TOKEN.findall(normalize_for_matching(words)))
+
+
 class Vocabulary:
     """The words the rules are written with, to read damaged text back into them.
 
@@ -409,10 +422,18 @@ class Vocabulary:
     read once, then remembered (the same words and misreadings come back page after page).
     """
 
-    def __init__(self, words: set[str], expressions: list[str] | None = None):
+    def __init__(
+        self,
+        words: set[str],
+        expressions: list[str] | None = None,
+        lexicon: frozenset[str] | None = None,
+    ):
         """``words``: the rules' words; ``expressions``: the sources of the rules' patterns, when
-        known. A split is then looked for only in the words that share letters with them: a
-        word that no expression looks for ("boulangerie", from an example) changes no match."""
+        known. A word is then repaired (joined, or read back) only into a word that shares
+        letters with them: a word that no expression looks for ("boulangerie", from an example)
+        changes no match. ``lexicon``: folded words that are never read as another, being words
+        already (default: the French words of :func:`french_words`, loaded at the first OCR'd
+        text)."""
         self.words = {w for w in words if len(w) >= MIN_REPAIR}
         self._by_length: dict[int, list[str]] = {}
         for w in sorted(self.words):
@@ -425,10 +446,14 @@ class Vocabulary:
         # automaton (Rust, a DFA): the token-by-token repair runs only where one stands as
         # whole words
         runs = {r for e in expressions for r in _RUN.findall(_ESCAPE.sub(" ", e))} if expressions else None
+        #: the vocabulary words an expression may look for, the only ones a repair writes
+        self.relevant = (
+            {w for w in self.words if any(r in w or w in r for r in runs)} if runs is not None else self.words
+        )
+        self._lexicon = lexicon
+        self._lexicon_bytes: frozenset[bytes] | None = None
         forms: list[bytes] = []
-        for w in sorted(self.words):
-            if runs is not None and not any(r in w or w in r for r in runs):
-                continue
+        for w in sorted(self.relevant):
             n = len(w)
             cuts = [(i,) for i in range(1, n)] + [(i, j) for i in range(1, n) for j in range(i + 1, n)]
             for cut in cuts:
@@ -465,17 +490,35 @@ class Vocabulary:
                     best, best_cost = word, cost
         return best if best_cost <= k else None
 
+    @property
+    def lexicon(self) -> frozenset[str]:
+        """The words never read as another word (see :meth:`__init__`)."""
+        if self._lexicon is None:
+            self._lexicon = french_words()
+        return self._lexicon
+
+    def _unread(self, words: set[bytes]) -> set[bytes]:
+        """Of a text's distinct words, those that may need a reading: neither read already nor
+        words of :attr:`lexicon` (set differences in C)."""
+        if self._lexicon_bytes is None:
+            self._lexicon_bytes = frozenset(w.encode("ascii") for w in self.lexicon if w.isascii())
+        words -= self._read
+        words -= self._lexicon_bytes
+        return words
+
     def _reading(self, token: str) -> str | None:
-        """The vocabulary word an OCR'd word stands for, if any (None for vocabulary words)."""
+        """The vocabulary word an OCR'd word stands for, if any: None for vocabulary and
+        lexicon words, and for those nearest to a word no expression looks for."""
         if token in self._readings:
             return self._readings[token]
-        if len(token) < MIN_REPAIR or token in self.words or token.isdigit():
+        if len(token) < MIN_REPAIR or token in self.words or token.isdigit() or token in self.lexicon:
             return None
         word = self._closest(token)
-        if word is not None:
-            if len(self._readings) >= READINGS_KEPT:
-                self._readings.clear()
-            self._readings[token] = word
+        if word not in self.relevant:
+            return None  # none, or nearest to a word no expression looks for: no match would change
+        if len(self._readings) >= READINGS_KEPT:
+            self._readings.clear()
+        self._readings[token] = word
         return word
 
     def repair(self, text: str | Folded, *, fuzzy: bool, split: bool | None = None) -> tuple[str, Positions]:
@@ -494,7 +537,7 @@ class Vocabulary:
         if fuzzy:
             readings: dict[bytes, str] = {}
             encoding = folded.encoding
-            for raw in _words(folded) - self._read:  # in C: the words never read, and misreadings
+            for raw in self._unread(_words(folded)):  # in C: the words never read, and misreadings
                 if (word := self._reading(raw.decode(encoding, "surrogatepass"))) is not None:
                     readings[raw] = word
                     continue
@@ -609,6 +652,10 @@ class Rule:
         # whether it matches is then a few substring tests)
         self._all = [(p, self._literals[p], plain_alternatives(p)) for p in self.all]
         self._exclude = [(p, self._literals[p], plain_alternatives(p)) for p in self.exclude]
+        # one literal of each exclusion (its longest): a text that holds none of them can match
+        # none, which one set test in C tells; None when an exclusion needs no literal
+        gate = [next(iter(sorted(lits, key=len, reverse=True)), None) for _, lits, _ in self._exclude]
+        self._exclude_gate = frozenset(gate) if None not in gate else None
         #: every literal the rule's expressions need, for :class:`TextScan`
         self.literals = frozenset().union(*self._literals.values())
 
@@ -661,6 +708,8 @@ class Rule:
         for condition in self._all:
             if not holds(condition, text, seen, present):
                 return None
+        if self._exclude_gate is not None and self._exclude_gate.isdisjoint(present):
+            return first
         for condition in self._exclude:
             if holds(condition, text, seen, present):
                 return None

@@ -91,6 +91,33 @@ def test_ocr_misreads_do_not_defeat_exclusions(text):
     assert _classify(text, method="ocr").categories == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "autorité" is one edit from "autorisé": read as it, the AVS title rule fired
+        (
+            "Arrêté fixant la composition du comité placé auprès de l'autorité préfectorale pour "
+            "l'évaluation des traitements algorithmiques d'images\nLe préfet,\nVu la loi n° 2023-380 du "
+            "19 mai 2023 ;\nArrête :\nArticle 1er : Le comité est composé comme suit.",
+            [],
+        ),
+        # "dérogation" is two edits from "abrogation": read as it, an exclusion dropped the decree
+        (
+            "Arrêté portant autorisation, par dérogation, d'un système de vidéoprotection\nLe préfet,\n"
+            "Vu le code de la sécurité intérieure ;\nArrête :\nArticle 1er : Monsieur le maire est "
+            "autorisé à installer le système.",
+            ["videoprotection"],
+        ),
+    ],
+)
+def test_ocr_reading_leaves_french_words_as_they_are(text, expected):
+    assert _classify(text).categories == expected
+    assert _classify(text, method="ocr").categories == expected
+    assert (
+        RULES.vocabulary.repair(normalize_for_matching("autorite reçus"), fuzzy=True)[0] == "autorite recus"
+    )
+
+
 def test_avs_authorisation():
     cd = _classify(
         "Arrêté n° 13-2025-12-01-00002 portant autorisation de l'emploi à titre expérimental d'un "
