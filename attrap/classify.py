@@ -405,6 +405,12 @@ def french_words() -> frozenset[str]:
     return frozenset(_TOKEN.findall(normalize_for_matching(words)))
 
 
+@functools.cache
+def _ascii_bytes(words: frozenset[str]) -> frozenset[bytes]:
+    """The ASCII ones of ``words``, as bytes (the same in every encoding of folded text)."""
+    return frozenset(w.encode("ascii") for w in words if w.isascii())
+
+
 class Vocabulary:
     """The words the rules are written with, to read damaged text back into them.
 
@@ -451,7 +457,6 @@ class Vocabulary:
             {w for w in self.words if any(r in w or w in r for r in runs)} if runs is not None else self.words
         )
         self._lexicon = lexicon
-        self._lexicon_bytes: frozenset[bytes] | None = None
         forms: list[bytes] = []
         for w in sorted(self.relevant):
             n = len(w)
@@ -500,10 +505,8 @@ class Vocabulary:
     def _unread(self, words: set[bytes]) -> set[bytes]:
         """Of a text's distinct words, those that may need a reading: neither read already nor
         words of :attr:`lexicon` (set differences in C)."""
-        if self._lexicon_bytes is None:
-            self._lexicon_bytes = frozenset(w.encode("ascii") for w in self.lexicon if w.isascii())
         words -= self._read
-        words -= self._lexicon_bytes
+        words -= _ascii_bytes(self.lexicon)
         return words
 
     def _reading(self, token: str) -> str | None:
