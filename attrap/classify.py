@@ -174,9 +174,24 @@ def normalize_for_matching(text: str) -> str:
 # the "title" scope ends where the visas begin
 # ("vu le code" anywhere: a visa run into the title's line; led by the literal "vu", which
 # regex finds fast). Folded text has no line breaks: a visa at the start of a line ("Vu la loi…",
-# "VU le décret…", OCR's "Vu. le code") is found in the original text (_VISA_LINE).
+# "VU le décret…", OCR's "Vu. le code") is found by its line break in the original text (_visa_line).
 _VISAS = regex.compile(r"vu(?<=\bvu)(?=\s+le\s+code\b)", regex.V1)
-_VISA_LINE = regex.compile(r"(?m)^[^\S\n]*vu\b", regex.IGNORECASE | regex.V1)
+
+
+def _visa_line(page: str, folded: str, end: int) -> int:
+    """Where the first line of ``page[:end]`` that begins with the word "vu" begins, or -1
+    (``folded``: the folding of a text that begins with ``page``, lower case at the same
+    positions, where "vu" is found in C)."""
+    at = folded.find("vu", 0, end)
+    while at >= 0:
+        if not _WORD_CHAR.match(folded, at + 2):  # "vu" ends a word
+            line = page.rfind("\n", 0, at) + 1
+            if line == at or page[line:at].isspace():  # and only spaces stand before it
+                return line
+        at = folded.find("vu", at + 2, end)
+    return -1
+
+
 _APOSTROPHES = "'’ʼ`´"
 _ESCAPE = regex.compile(r"\\.", regex.DOTALL)
 
@@ -637,6 +652,14 @@ class Category:
 _UNSEEN: Any = object()
 
 
+def _gate(literal_sets: list[frozenset[str]]) -> frozenset[str] | None:
+    """The longest literal of each set, or None when a set is empty: of expressions that need
+    these literals, none can match a text that holds none of the gate's."""
+    if not all(literal_sets):
+        return None
+    return frozenset(max(sorted(lits), key=len) for lits in literal_sets)
+
+
 @dataclass
 class Rule:
     id: str
@@ -651,14 +674,15 @@ class Rule:
     def __post_init__(self) -> None:
         self._literals = {p: frozenset(required_literals(p)) for p in (*self.any, *self.all, *self.exclude)}
         self._any = [(p, self._literals[p]) for p in self.any]
+        #: one literal of each ``any`` expression (its longest): a text that holds none of them
+        #: cannot fire the rule, which one set test tells; None when an expression needs none
+        self.gate = _gate([self._literals[p] for p in self.any])
         # all/exclude as (pattern, its literals, its words when it is only words between "|":
         # whether it matches is then a few substring tests)
         self._all = [(p, self._literals[p], plain_alternatives(p)) for p in self.all]
         self._exclude = [(p, self._literals[p], plain_alternatives(p)) for p in self.exclude]
-        # one literal of each exclusion (its longest): a text that holds none of them can match
-        # none, which one set test in C tells; None when an exclusion needs no literal
-        gate = [next(iter(sorted(lits, key=len, reverse=True)), None) for _, lits, _ in self._exclude]
-        self._exclude_gate = frozenset(gate) if None not in gate else None
+        # the same for the exclusions: a text that holds none of their gate matches none
+        self._exclude_gate = _gate([lits for _, lits, _ in self._exclude])
         #: every literal the rule's expressions need, for :class:`TextScan`
         self.literals = frozenset().union(*self._literals.values())
 
@@ -792,15 +816,19 @@ class Ruleset:
         folded, where = self.vocabulary.repair(normalized, fuzzy=fuzzy, split=split)
         repaired = folded is not normalized.text
         # a literal stands in a word: in the repaired text, in a word kept or in a word written
-        written = frozenset().union(*map(self._scan.literals_in, where.written(folded)))
+        written = (
+            frozenset().union(*map(self._scan.literals_in, where.written(folded)))
+            if repaired
+            else frozenset()
+        )
         present = frozenset(first) | written
         numbers = [p.number for p in decree.pages] or [decree.first_page]
         first_end = where.index(len(texts[0])) if texts else 0
         # a match of _VISAS is short: the text past the title scope need not be searched
         visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
         head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
-        if texts and (line := _VISA_LINE.search(texts[0], 0, TITLE_SCOPE_CHARS)) is not None:
-            head_end = min(head_end, where.index(line.start()))
+        if texts and (line := _visa_line(texts[0], normalized.text, TITLE_SCOPE_CHARS)) >= 0:
+            head_end = min(head_end, where.index(line))
         title = fold(decree.title)
         at = _word_position(title, normalized)
         if at >= 0 and (span := where.span(at, at + len(title.text))) is not None:
@@ -824,6 +852,8 @@ class Ruleset:
         seen: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
         for rule in self.rules:
             in_title = rule.scope == "title"
+            if rule.gate is not None and rule.gate.isdisjoint(in_head if in_title else present):
+                continue
             m = rule.find(head, seen[True], in_head) if in_title else rule.find(folded, seen[False], present)
             if m is None:
                 continue
