@@ -434,9 +434,10 @@ class Vocabulary:
     rewrites a folded text: words split by stray spaces ("tra nsmission") are joined when
     together they make a vocabulary word; on OCR'd text, a word within one edit (two from nine
     letters on) of a vocabulary word is read as it ("captat1on", "aeronels"), by the ``regex``
-    module's fuzzy matching. It returns the new text and, for each of its characters, the
-    position in the original (:class:`Positions`), so matches still point at the right page and
-    excerpt.
+    module's fuzzy matching, unless it is a French word itself (:attr:`lexicon`). Only words an
+    expression may look for (:attr:`relevant`) are written. It returns the new text and, for
+    each of its characters, the position in the original (:class:`Positions`), so matches still
+    point at the right page and excerpt.
 
     Most texts need little of this, and :meth:`repair` finds it out with set operations in C on
     the text's distinct words: a split word needs its pieces among them, and an OCR'd word is
