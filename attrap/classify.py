@@ -761,6 +761,8 @@ class TextScan:
             else None
         )
         self._n = n
+        # the name of each pattern's match: its literal, or None for every split form
+        self._keys: list[str | None] = [*self._literals, *([None] * len(forms))]
 
     def __call__(self, folded: Folded) -> tuple[dict[str, int], bool]:
         """Each literal in ``folded`` with where its first occurrence ends (an offset in its
@@ -768,12 +770,13 @@ class TextScan:
         alike), and whether a split form stands there as whole words."""
         if self._automaton is None:
             return {}, False
-        names, n = self._literals, self._n
+        keys, n = self._keys, self._n
         matches = self._automaton.find_matches_as_indexes(folded.data, overlapping=True)
         # matches come in the order they end: the last one written for a literal is its first
-        first = {names[i]: end for i, _, end in reversed(matches) if i < n}
-        split = any(folded.whole_word(start, end) for i, start, end in matches if i >= n)
-        return first, split
+        first = {keys[i]: end for i, _, end in reversed(matches)}
+        if first.pop(None, None) is None:  # no split form at all: most texts
+            return first, False
+        return first, any(folded.whole_word(start, end) for i, start, end in matches if i >= n)
 
     def literals(self, data: bytes) -> frozenset[str]:
         """The literals in ``data``."""
@@ -806,12 +809,13 @@ class Ruleset:
         """The categories whose rules fire on this decree, with where and what they matched."""
         texts, starts = [], []
         pos = 0
+        fuzzy = False
         for page in decree.pages:
             starts.append(pos)
             texts.append(page.text)
             pos += len(page.text) + 1
+            fuzzy = fuzzy or page.method == "ocr"
         original = "\n".join(texts)
-        fuzzy = any(p.method == "ocr" for p in decree.pages)
         normalized = fold(original)
         first, split = self._scan(normalized)
         folded, where = self.vocabulary.repair(normalized, fuzzy=fuzzy, split=split)
