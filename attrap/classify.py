@@ -151,8 +151,7 @@ def fold(text: str) -> Folded:
     """``text`` folded for matching, as text and as bytes (see :class:`Folded`)."""
     found = _one_byte(text)
     if found is None:
-        folded = text.translate(_FOLD)
-        return Folded(folded, folded.encode("utf-8", "surrogatepass"), "utf-8")
+        return _utf8(text.translate(_FOLD))
     data, encoding = found
     data = data.translate(_LATIN1_FOLD if encoding == "latin-1" else _CP1252_FOLD)
     return Folded(_decode(data, encoding), data, encoding)
@@ -161,9 +160,12 @@ def fold(text: str) -> Folded:
 def as_folded(folded_text: str) -> Folded:
     """An already folded text with its bytes (folding is idempotent: only the bytes are new)."""
     found = _one_byte(folded_text)
-    if found is None:
-        return Folded(folded_text, folded_text.encode("utf-8", "surrogatepass"), "utf-8")
-    return Folded(folded_text, *found)
+    return _utf8(folded_text) if found is None else Folded(folded_text, *found)
+
+
+def _utf8(folded_text: str) -> Folded:
+    """A folded text that no one-byte encoding holds, with its UTF-8 bytes."""
+    return Folded(folded_text, folded_text.encode("utf-8", "surrogatepass"), "utf-8")
 
 
 def normalize_for_matching(text: str) -> str:
@@ -586,7 +588,7 @@ class Vocabulary:
                 start = text.find(token)
                 while start >= 0:
                     end = start + len(token)
-                    if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end):
+                    if _stands_alone(text, start, end):
                         found.append((start, end, word))
                     start = text.find(token, end)
         found.sort()
@@ -895,12 +897,13 @@ def _word_position(part: Folded, text: Folded) -> int:
         start = text.data.find(part.data)  # the same bytes for the same characters
         return start if start >= 0 and text.whole_word(start, start + len(part.data)) else -1
     start = text.text.find(part.text)
-    if start < 0:
-        return -1
-    end = start + len(part.text)
-    if (start and _WORD_CHAR.match(text.text, start - 1)) or _WORD_CHAR.match(text.text, end):
-        return -1
-    return start
+    return start if start >= 0 and _stands_alone(text.text, start, start + len(part.text)) else -1
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` stands between word boundaries (the test of
+    :meth:`Folded.whole_word` on characters, for text that is not one byte a character)."""
+    return not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end)
 
 
 def _excerpt(text: str, start: int, end: int, around: int = 80) -> str:
