@@ -423,9 +423,10 @@ def french_words() -> frozenset[str]:
 
 
 @functools.cache
-def _ascii_bytes(words: frozenset[str]) -> frozenset[bytes]:
-    """The ASCII ones of ``words``, as bytes (the same in every encoding of folded text)."""
-    return frozenset(w.encode("ascii") for w in words if w.isascii())
+def _french_ascii_bytes() -> frozenset[bytes]:
+    """The ASCII ones of :func:`french_words`, as bytes (the same in every encoding of folded
+    text), for the set differences of :meth:`Vocabulary.repair`."""
+    return frozenset(w.encode("ascii") for w in french_words() if w.isascii())
 
 
 class Vocabulary:
@@ -436,7 +437,7 @@ class Vocabulary:
     rewrites a folded text: words split by stray spaces ("tra nsmission") are joined when
     together they make a vocabulary word; on OCR'd text, a word within one edit (two from nine
     letters on) of a vocabulary word is read as it ("captat1on", "aeronels"), by the ``regex``
-    module's fuzzy matching, unless it is a French word itself (:attr:`lexicon`). Only words an
+    module's fuzzy matching, unless it is a French word itself (:func:`french_words`). Only words an
     expression may look for (:attr:`relevant`) are written. It returns the new text and, for
     each of its characters, the position in the original (:class:`Positions`), so matches still
     point at the right page and excerpt.
@@ -446,18 +447,11 @@ class Vocabulary:
     read once, then remembered (the same words and misreadings come back page after page).
     """
 
-    def __init__(
-        self,
-        words: set[str],
-        expressions: list[str] | None = None,
-        lexicon: frozenset[str] | None = None,
-    ):
+    def __init__(self, words: set[str], expressions: list[str] | None = None):
         """``words``: the rules' words; ``expressions``: the sources of the rules' patterns, when
         known. A word is then repaired (joined, or read back) only into a word that shares
         letters with them: a word that no expression looks for ("boulangerie", from an example)
-        changes no match. ``lexicon``: folded words that are never read as another, being words
-        already (default: the French words of :func:`french_words`, loaded at the first OCR'd
-        text)."""
+        changes no match."""
         self.words = {w for w in words if len(w) >= MIN_REPAIR}
         self._by_length: dict[int, list[str]] = {}
         for w in sorted(self.words):
@@ -474,7 +468,6 @@ class Vocabulary:
         self.relevant = (
             {w for w in self.words if any(r in w or w in r for r in runs)} if runs is not None else self.words
         )
-        self._lexicon = lexicon
         forms: list[bytes] = []
         for w in sorted(self.relevant):
             n = len(w)
@@ -513,26 +506,19 @@ class Vocabulary:
                     best, best_cost = word, cost
         return best if best_cost <= k else None
 
-    @property
-    def lexicon(self) -> frozenset[str]:
-        """The words never read as another word (see :meth:`__init__`)."""
-        if self._lexicon is None:
-            self._lexicon = french_words()
-        return self._lexicon
-
     def _unread(self, words: set[bytes]) -> set[bytes]:
         """Of a text's distinct words, those that may need a reading: neither read already nor
-        words of :attr:`lexicon` (set differences in C)."""
+        French words (set differences in C)."""
         words -= self._read
-        words -= _ascii_bytes(self.lexicon)
+        words -= _french_ascii_bytes()
         return words
 
     def _reading(self, token: str) -> str | None:
         """The vocabulary word an OCR'd word stands for, if any: None for vocabulary and
-        lexicon words, and for those nearest to a word no expression looks for."""
+        French words, and for those nearest to a word no expression looks for."""
         if token in self._readings:
             return self._readings[token]
-        if len(token) < MIN_REPAIR or token in self.words or token.isdigit() or token in self.lexicon:
+        if len(token) < MIN_REPAIR or token in self.words or token.isdigit() or token in french_words():
             return None
         word = self._closest(token)
         if word not in self.relevant:
