@@ -113,6 +113,10 @@ def test_ocr_misreads_do_not_defeat_exclusions(text):
 def test_ocr_reading_leaves_french_words_as_they_are(text, expected):
     assert _classify(text).categories == expected
     assert _classify(text, method="ocr").categories == expected
+
+
+def test_ocr_repair_keeps_french_words_one_edit_from_rule_words():
+    """ "autorité" (one edit from "autorisé") and "reçus" (one from "refus") are words."""
     assert (
         RULES.vocabulary.repair(normalize_for_matching("autorite reçus"), fuzzy=True)[0] == "autorite recus"
     )
