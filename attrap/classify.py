@@ -509,9 +509,9 @@ class Vocabulary:
     def _unread(self, words: set[bytes]) -> set[bytes]:
         """Of a text's distinct words, those that may need a reading: neither read already nor
         French words (set differences in C)."""
-        words -= self._read
-        words -= _french_ascii_bytes()
-        return words
+        # "-" rather than "-=": set difference looks each word of the text up in the large
+        # set, where an update would first build their intersection (twice the time)
+        return words - self._read - _french_ascii_bytes()
 
     def _reading(self, token: str) -> str | None:
         """The vocabulary word an OCR'd word stands for, if any: None for vocabulary and
