@@ -180,15 +180,24 @@ def normalize_for_matching(text: str) -> str:
 _VISAS = regex.compile(r"vu(?<=\bvu)(?=\s+le\s+code\b)", regex.V1)
 
 
+#: a visa's line begins with the word "vu": "Vu la loi…", "VU le décret…", OCR's "Vu. le code"
+_VISA_START = regex.compile(r"[ ]*vu(?!\w)")
+
+
+def is_visa(folded_line: str) -> bool:
+    """Whether a line of folded text (:func:`fold`) is a visa's, by its first word."""
+    return _VISA_START.match(folded_line) is not None
+
+
 def _visa_line(page: str, folded: str, end: int) -> int:
-    """Where the first line of ``page[:end]`` that begins with the word "vu" begins, or -1
-    (``folded``: the folding of a text that begins with ``page``, lower case at the same
-    positions, where "vu" is found in C)."""
+    """Where the first line of ``page[:end]`` that :func:`is_visa` begins, or -1 (``folded``:
+    the folding of a text that begins with ``page``, at the same positions, where the lines'
+    "vu" are found in C)."""
     at = folded.find("vu", 0, end)
     while at >= 0:
-        if not _WORD_CHAR.match(folded, at + 2):  # "vu" ends a word
+        if not at or folded[at - 1] == " ":  # "vu" begins a word: a character's test first
             line = page.rfind("\n", 0, at) + 1
-            if line == at or page[line:at].isspace():  # and only spaces stand before it
+            if _VISA_START.match(folded, line):
                 return line
         at = folded.find("vu", at + 2, end)
     return -1

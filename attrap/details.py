@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import regex
 
-from attrap.classify import normalize_for_matching
+from attrap.classify import is_visa, normalize_for_matching
 from attrap.errors import ConfigError
 from attrap.frdates import MONTHS, format_date
 from attrap.model import Decree, Details
@@ -214,7 +214,7 @@ def extract_details(decree: Decree) -> Details:
         lines, pos = [], 0
         for line in original.split("\n"):
             part = folded[pos : pos + len(line)]
-            lines.append(" " * len(part) if part.lstrip().startswith("vu ") else part)
+            lines.append(" " * len(part) if is_visa(part) else part)
             pos += len(line) + 1
         details.start, details.end = _period("\n".join(lines))
     seen: set[str] = set()

@@ -178,14 +178,16 @@ def test_classify_shows_the_details_of_a_fixture_decree(cli_env):
     assert "période: du 15 octobre 2026 à 18h00 au 16 octobre 2026 à 02h00" in text
 
 
-def test_a_period_stated_only_in_a_considerant_is_not_taken_from_a_visa():
+@pytest.mark.parametrize("visa", ["Vu l'avis", "Vu l’avis", "Vu. l'avis", "VU, l'avis", "  Vu: l'avis"])
+def test_a_period_stated_only_in_a_considerant_is_not_taken_from_a_visa(visa):
     """Without a period in the articles, the title and the considérants are read, never a visa:
-    the commission's meeting dates are not the authorised period."""
+    the commission's meeting dates are not the authorised period, also where a scan reads the
+    visa as "Vu. l'avis" or "VU, l'avis" (the forms classification's title scope ends at)."""
     d = extract_details(
         decree(
             "Arrêté portant autorisation de la captation d'images au moyen de caméras installées sur des aéronefs",
             "Vu le code de la sécurité intérieure ;\n"
-            "Vu l'avis de la commission départementale de vidéoprotection réunie du 3 au 4 mars 2026 ;\n"
+            f"{visa} de la commission départementale de vidéoprotection réunie du 3 au 4 mars 2026 ;\n"
             "Considérant que le festival se tient du 10 au 12 juillet 2026 ;\n"
             "ARRÊTE\n"
             "Article 1er : La captation est autorisée pendant la durée du festival.",
