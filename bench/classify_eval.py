@@ -12,15 +12,21 @@ OCR'd pages marked ``method="ocr"`` so the rules' fuzzy repair applies) and clas
 It prints precision, recall and TP/FP/FN per category for both, on both variants, then every
 misclassified decree with expected and obtained categories, then the matching speed of both on
 one core: the best of many passes over the corpus, rules and baseline taking turns, with the
-median pass beside it. Exit status 0 whatever the scores.
+median pass beside it. Last, what that speed is to be set against: how fast the stage before
+it gets the same texts out of PDFs on one core (each text-layer reader on a PDF of the texts,
+one decree a page; tesseract on a few of them scanned, when it is installed), and how many
+times faster classification is. Exit status 0 whatever the scores.
 
-Usage: ``.venv/bin/python bench/classify_eval.py [--corpus fixtures/corpus] [--variant text|ocr]``
+Usage: ``.venv/bin/python bench/classify_eval.py [--corpus fixtures/corpus] [--variant text|ocr]
+[--no-reading]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -30,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from attrap import split  # noqa: E402
+from attrap import extract, split  # noqa: E402
 from attrap.classify import Ruleset, load_rules, normalize_for_matching  # noqa: E402
 from attrap.extract import normalize_text  # noqa: E402
 from attrap.model import Decree, Page  # noqa: E402
@@ -207,11 +213,39 @@ def speed(
     return mbps[0], mbps[1], mbps[2], mbps[3], first_pass
 
 
+def reading_speed(corpus: Path, scans: int = 3) -> dict[str, float]:
+    """MB of decree text per second that extraction gets out of PDFs on one core, for the
+    corpus texts: ``{backend: MB/s}`` for each text-layer reader (:data:`attrap.extract.TEXT_BACKENDS`)
+    on a PDF of the texts, one decree a page (CPU time of this process), and ``"tesseract"``
+    for the first ``scans`` texts as scanned pages (wall time: tesseract runs as a child
+    process, on one thread), when it is installed."""
+    from tests.pdfgen import make_pdf, make_scanned_pdf
+
+    texts = [(corpus / "text" / f"{e.id}.txt").read_text(encoding="utf-8") for e in load_labels(corpus)]
+    speeds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = make_pdf(Path(tmp) / "corpus.pdf", texts)
+        for backend in extract.TEXT_BACKENDS:
+            started = time.process_time()
+            pages = list(extract.extract_pages(pdf, ocr=False, backend=backend))
+            elapsed = time.process_time() - started
+            speeds[backend] = sum(len(p.text.encode("utf-8")) for p in pages) / 1e6 / elapsed
+        if extract.ocr_available() and scans:
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            scanned = make_scanned_pdf(Path(tmp) / "scans.pdf", texts[:scans], set(range(1, scans + 1)))
+            started = time.perf_counter()
+            pages = list(extract.extract_pages(scanned, ocr=True))
+            elapsed = time.perf_counter() - started
+            speeds["tesseract"] = sum(len(p.text.encode("utf-8")) for p in pages) / 1e6 / elapsed
+    return speeds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Precision and recall of attrap's rules on the corpus.")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--variant", choices=VARIANTS, action="append", help="default: both")
     parser.add_argument("--megabytes", type=float, default=10.0, help="text classified for the speed figure")
+    parser.add_argument("--no-reading", action="store_true", help="skip the PDF reading speeds")
     args = parser.parse_args(argv)
     ruleset = load_rules()
     entries = load_labels(args.corpus)
@@ -224,13 +258,28 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_errors(results))
     print()
+    rules_speed = {}
     for variant in args.variant or VARIANTS:
         rules, median, baseline, baseline_median, first = speed(args.corpus, variant, ruleset, args.megabytes)
+        rules_speed[variant] = rules
         print(
             f"speed on {variant:4}: rules {rules:6.1f} MB/s on one core (target >= 20; median pass "
             f"{median:.1f}; first pass of a fresh rule set {first:.1f}), keyword baseline "
             f"{baseline:6.1f} MB/s (median {baseline_median:.1f}), ratio {rules / baseline:.3f}"
         )
+    if not args.no_reading:
+        reading = reading_speed(args.corpus)
+        for reader, mbps in reading.items():
+            variant = "ocr" if reader == "tesseract" else "text"
+            against = (
+                f": classification is {rules_speed[variant] / mbps:,.0f}x faster"
+                if variant in rules_speed
+                else ""
+            )
+            source = "from scanned pages" if reader == "tesseract" else "from the text layer"
+            print(f"reading the same texts {source} ({reader}): {mbps:.3g} MB/s on one core{against}")
+        if "tesseract" not in reading:
+            print("reading scanned pages: tesseract is not installed (make test installs it)")
     return 0
 
 
