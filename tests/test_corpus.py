@@ -103,6 +103,9 @@ def test_rules_precision_and_recall_for_avs_and_drone(
 
 
 def test_bench_prints_a_table_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.main(["--corpus", str(CORPUS), "--variant", "text"]) == 0
+    assert bench.main(["--corpus", str(CORPUS), "--variant", "text", "--megabytes", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "precision" in out and "baseline" in out and "text / rules" in out
+    assert "speed on text: rules" in out
+    for reader in ("pdfminer", "pdfium"):  # the stage before, read in the same run
+        assert f"from the text layer ({reader}):" in out and "x faster" in out
