@@ -15,8 +15,7 @@ one core: the best of many passes over the corpus, rules and baseline taking tur
 median pass beside it. Last, what that speed is to be set against: how fast the stage before
 it gets the same texts out of PDFs on one core (each text-layer reader on a PDF of the texts,
 one decree a page; tesseract on a few of them scanned, with the OCR variant, when it is
-installed), and how many
-times faster classification is. Exit status 0 whatever the scores.
+installed), and how many times faster classification is. Exit status 0 whatever the scores.
 
 Usage: ``.venv/bin/python bench/classify_eval.py [--corpus fixtures/corpus] [--variant text|ocr]
 [--no-reading]``
