@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,9 +20,11 @@ from attrap.config import Settings, apply_config
 from attrap.errors import AttrapError
 from attrap.frdates import format_period
 from attrap.model import Details
-from attrap.pipeline import Attrap, ScanReport, parse_since
-from attrap.publish import PublishReport
 from attrap.sources import Source, registry
+
+if TYPE_CHECKING:  # the pipeline (PDF readers, HTTP client) is imported by the commands that run it
+    from attrap.pipeline import Attrap, ScanReport
+    from attrap.publish import PublishReport
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,6 +64,11 @@ def _dump(data: Any) -> None:
 
 def _show_post(channel: str, text: str) -> None:
     click.echo(f"--- post ({channel}) ---\n{text}\n")
+
+
+def _since(value: str | None) -> date | None:
+    """A --since option's YYYY-MM-DD (ValueError when it is not one)."""
+    return datetime.strptime(value, "%Y-%m-%d").date() if value else None
 
 
 @click.group()
@@ -184,9 +191,11 @@ def scan(
     as_json: bool,
 ) -> None:
     """One pass over SOURCE...: discover, download, read, classify, store, post."""
+    from attrap.pipeline import Attrap
+
     chosen = _pick_sources(source_ids, all_, base_url)
     try:
-        since_date = parse_since(since)
+        since_date = _since(since)
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
     app = Attrap(settings)
@@ -293,6 +302,8 @@ def _details_lines(details: dict[str, Any] | None) -> list[str]:
 @_common
 def publish(settings: Settings, dry_run: bool, limit: int | None) -> None:
     """Send everything waiting in the outbox now, even posts in their backoff after a failure."""
+    from attrap.pipeline import Attrap
+
     app = Attrap(settings)
     try:
         report = app.publish(dry_run=dry_run, limit=limit, show=_show_post, flush=True)
@@ -306,6 +317,8 @@ def publish(settings: Settings, dry_run: bool, limit: int | None) -> None:
 @_common
 def status(settings: Settings, as_json: bool) -> None:
     """Per source: last run, documents seen, flagged, errors."""
+    from attrap.pipeline import Attrap
+
     app = Attrap(settings)
     try:
         rows = app.status()
@@ -470,7 +483,7 @@ def search(
     from attrap.store import Store
 
     try:
-        since_date = parse_since(since)
+        since_date = _since(since)
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
     store = Store(settings.database_url)

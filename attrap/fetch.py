@@ -33,6 +33,7 @@ import httpx
 from attrap.config import USER_AGENT
 from attrap.errors import FetchError, NotAPdfError
 from attrap.logs import event
+from attrap.model import Validator
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +81,6 @@ class Page:
     def not_modified(self) -> bool:
         """True when the server answered 304 and ``text`` is the body kept from a previous run."""
         return self.status == 304
-
-
-@dataclass(frozen=True)
-class Validator:
-    """What a conditional GET needs of a page fetched before: its validators and its body."""
-
-    etag: str | None
-    last_modified: str | None
-    #: where the request ended after redirects: relative links resolve against it
-    final_url: str
-    body: str
 
 
 class ValidatorStore(Protocol):

@@ -137,3 +137,15 @@ class Alert:
     published: date | None = None
     #: facts campaigners act on: "published after the period began", "outside any legal window"
     flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Validator:
+    """What a conditional GET needs of a page fetched before: its validators and its body
+    (attrap.fetch sends them, attrap.store keeps them)."""
+
+    etag: str | None
+    last_modified: str | None
+    #: where the request ended after redirects: relative links resolve against it
+    final_url: str
+    body: str

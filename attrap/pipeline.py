@@ -349,7 +349,3 @@ def classify_all(decrees: Sequence[Decree], ruleset: Ruleset) -> list[Classified
             cd.details = extract_details(decree)
         out.append(cd)
     return out
-
-
-def parse_since(value: str | None) -> date | None:
-    return datetime.strptime(value, "%Y-%m-%d").date() if value else None

@@ -43,9 +43,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from attrap.fetch import Validator
 from attrap.health import assess
-from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink
+from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink, Validator
 
 log = logging.getLogger(__name__)
 
