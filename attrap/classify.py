@@ -724,19 +724,20 @@ class Rule:
         seen = {} if seen is None else seen
         if present is None:
             present = frozenset(lit for lit in self.literals if lit in text)
+        holds = self._holds
+        # exclusions first: most cannot match (their literals are absent: a set test), and one
+        # that does ("traitement algorithmique" in an AVS decree) spares the costlier searches
+        if self._exclude_gate is None or not self._exclude_gate.isdisjoint(present):
+            for condition in self._exclude:
+                if holds(condition, text, seen, present):
+                    return None
         for pattern, literals in self._any:
             if literals <= present and (first := self._search(pattern, text, seen)) is not None:
                 break
         else:
             return None
-        holds = self._holds
         for condition in self._all:
             if not holds(condition, text, seen, present):
-                return None
-        if self._exclude_gate is not None and self._exclude_gate.isdisjoint(present):
-            return first
-        for condition in self._exclude:
-            if holds(condition, text, seen, present):
                 return None
         return first
 
