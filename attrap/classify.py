@@ -658,6 +658,14 @@ def _gate(literal_sets: list[frozenset[str]]) -> frozenset[str] | None:
     return frozenset(max(sorted(lits), key=len) for lits in literal_sets)
 
 
+class _Conditions(NamedTuple):
+    """``all`` or ``exclude`` expressions, as tested: those that are only words between "|"
+    (a few substring tests), and the others with the literals they need."""
+
+    words: list[tuple[str, ...]]
+    patterns: list[tuple[regex.Pattern[str], frozenset[str]]]
+
+
 @dataclass
 class Rule:
     id: str
@@ -675,14 +683,20 @@ class Rule:
         #: one literal of each ``any`` expression (its longest): a text that holds none of them
         #: cannot fire the rule, which one set test tells; None when an expression needs none
         self.gate = _gate([self._literals[p] for p in self.any])
-        # all/exclude as (pattern, its literals, its words when it is only words between "|":
-        # whether it matches is then a few substring tests)
-        self._all = [(p, self._literals[p], plain_alternatives(p)) for p in self.all]
-        self._exclude = [(p, self._literals[p], plain_alternatives(p)) for p in self.exclude]
+        # each ``all`` expression must match, and no ``exclude`` one
+        self._all = [self._conditions([p]) for p in self.all]
+        self._exclude = self._conditions(self.exclude)
         # the same for the exclusions: a text that holds none of their gate matches none
-        self._exclude_gate = _gate([lits for _, lits, _ in self._exclude])
+        self._exclude_gate = _gate([self._literals[p] for p in self.exclude])
         #: every literal the rule's expressions need, for :class:`TextScan`
         self.literals = frozenset().union(*self._literals.values())
+
+    def _conditions(self, patterns: list[regex.Pattern[str]]) -> _Conditions:
+        words = [(p, plain_alternatives(p)) for p in patterns]
+        return _Conditions(
+            [w for _, w in words if w is not None],
+            [(p, self._literals[p]) for p, w in words if w is None],
+        )
 
     def _search(
         self, pattern: regex.Pattern[str], text: str, seen: dict[Any, Any]
@@ -698,18 +712,19 @@ class Rule:
         return found
 
     def _holds(
-        self,
-        condition: tuple[regex.Pattern[str], frozenset[str], tuple[str, ...] | None],
-        text: str,
-        seen: dict[Any, Any],
-        present: frozenset[str],
+        self, conditions: _Conditions, text: str, seen: dict[Any, Any], present: frozenset[str]
     ) -> bool:
-        """Whether an ``all`` or ``exclude`` expression matches somewhere in ``text``."""
-        pattern, literals, words = condition
-        if words is not None:
-            return any(w in text for w in words)
-        # without its literals it cannot match: no need to search
-        return literals <= present and self._search(pattern, text, seen) is not None
+        """Whether one of ``conditions`` (``all`` or ``exclude`` expressions) matches in ``text``."""
+        for words in conditions.words:
+            for w in words:
+                if w in text:
+                    return True
+        search = self._search
+        for pattern, literals in conditions.patterns:
+            # without its literals it cannot match: no need to search
+            if literals <= present and search(pattern, text, seen) is not None:
+                return True
+        return False
 
     def find(
         self, text: str, seen: dict[Any, Any] | None = None, present: frozenset[str] | None = None
@@ -724,20 +739,19 @@ class Rule:
         seen = {} if seen is None else seen
         if present is None:
             present = frozenset(lit for lit in self.literals if lit in text)
-        holds = self._holds
         # exclusions first: most cannot match (their literals are absent: a set test), and one
         # that does ("traitement algorithmique" in an AVS decree) spares the costlier searches
-        if self._exclude_gate is None or not self._exclude_gate.isdisjoint(present):
-            for condition in self._exclude:
-                if holds(condition, text, seen, present):
-                    return None
+        if (self._exclude_gate is None or not self._exclude_gate.isdisjoint(present)) and self._holds(
+            self._exclude, text, seen, present
+        ):
+            return None
         for pattern, literals in self._any:
             if literals <= present and (first := self._search(pattern, text, seen)) is not None:
                 break
         else:
             return None
         for condition in self._all:
-            if not holds(condition, text, seen, present):
+            if not self._holds(condition, text, seen, present):
                 return None
         return first
 
