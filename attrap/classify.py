@@ -173,15 +173,10 @@ def normalize_for_matching(text: str) -> str:
     return fold(text).text
 
 
-# the "title" scope ends where the visas begin
-# ("vu le code" anywhere: a visa run into the title's line; led by the literal "vu", which
-# regex finds fast). Folded text has no line breaks: a visa at the start of a line ("Vu la loi…",
-# "VU le décret…", OCR's "Vu. le code") is found by its line break in the original text (_visa_line).
-_VISAS = regex.compile(r"vu(?<=\bvu)(?=\s+le\s+code\b)", regex.V1)
-
-
 #: a visa's line begins with the word "vu": "Vu la loi…", "VU le décret…", OCR's "Vu. le code"
 _VISA_START = regex.compile(r"[ ]*vu(?!\w)")
+#: a visa run into another line (the title's): "vu le code" anywhere
+_VU_LE_CODE = regex.compile(r"vu\s+le\s+code\b")
 
 
 def is_visa(folded_line: str) -> bool:
@@ -189,16 +184,21 @@ def is_visa(folded_line: str) -> bool:
     return _VISA_START.match(folded_line) is not None
 
 
-def _visa_line(page: str, folded: str, end: int) -> int:
-    """Where the first line of ``page[:end]`` that :func:`is_visa` begins, or -1 (``folded``:
-    the folding of a text that begins with ``page``, at the same positions, where the lines'
-    "vu" are found in C)."""
+def _visas_start(page: str, folded: str, end: int, limit: int) -> int:
+    """Where the visas begin in ``page``, which ends the "title" scope: the first line that
+    :func:`is_visa`, or a "vu le code" within a line, whichever comes first, its "vu" ending by
+    ``end`` and its "code" by ``limit``; -1 when there is neither. ``folded``: the folding of a
+    text that begins with ``page``, at the same positions (folded text has no line breaks: the
+    lines are the original's), where each "vu" is found in C."""
     at = folded.find("vu", 0, end)
     while at >= 0:
-        if not at or folded[at - 1] == " ":  # "vu" begins a word: a character's test first
+        # "vu" begins a word (a character's test first: most "vu" stand in "prévu", "vue")
+        if not at or folded[at - 1] == " " or not _WORD_CHAR.match(folded, at - 1):
             line = page.rfind("\n", 0, at) + 1
             if _VISA_START.match(folded, line):
                 return line
+            if _VU_LE_CODE.match(folded, at, limit):
+                return at
         at = folded.find("vu", at + 2, end)
     return -1
 
@@ -840,12 +840,11 @@ class Ruleset:
         )
         present = frozenset(first) | written
         numbers = [p.number for p in decree.pages] or [decree.first_page]
-        first_end = where.index(len(texts[0])) if texts else 0
-        # a match of _VISAS is short: the text past the title scope need not be searched
-        visas = _VISAS.search(folded[: min(first_end, TITLE_SCOPE_CHARS + 200)])
-        head_end = min(visas.start() if visas else TITLE_SCOPE_CHARS, TITLE_SCOPE_CHARS)
-        if texts and (line := _visa_line(texts[0], normalized.text, TITLE_SCOPE_CHARS)) >= 0:
-            head_end = min(head_end, where.index(line))
+        head_end = TITLE_SCOPE_CHARS
+        if texts:
+            limit = min(len(texts[0]), TITLE_SCOPE_CHARS + 200)
+            if (visas := _visas_start(texts[0], normalized.text, TITLE_SCOPE_CHARS, limit)) >= 0:
+                head_end = min(head_end, where.index(visas))
         title = fold(decree.title)
         at = _word_position(title, normalized)
         if at >= 0 and (span := where.span(at, at + len(title.text))) is not None:

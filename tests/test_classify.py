@@ -382,6 +382,21 @@ def test_a_literal_split_by_a_space_is_joined_before_the_literals_are_tested():
     assert cd.categories == ["drone"]
 
 
+def test_the_title_scope_ends_at_a_visa_run_into_the_title_line():
+    """A text layer that runs the title and the visas into one line: the title scope stops at
+    "Vu le code", so the AVS law cited in the next visa is not read as the title's."""
+    cd = _classify(
+        "Arrêté n° 2026-118 portant autorisation d'un système de vidéoprotection Vu le code de la "
+        "sécurité intérieure ; Vu la loi n° 2023-380 du 19 mai 2023, notamment son article 10 autorisant "
+        "à titre expérimental l'emploi de traitements algorithmiques ; Vu l'avis de la commission ;\n"
+        "ARRÊTE\nArticle 1er : Le gérant du magasin est autorisé à installer un système de "
+        "vidéoprotection comportant 4 caméras intérieures.",
+        title="Arrêté n° 2026-118 portant autorisation d'un système de vidéoprotection",
+    )
+    assert cd.categories == ["videoprotection"]
+    assert "videoprotection-title-authorisation" in {m.rule for m in cd.matches}
+
+
 def test_the_title_scope_ends_at_the_first_visa_line():
     """A CCTV authorisation whose visas cite the AVS law ("autorisant … des traitements
     algorithmiques") before any "Vu le code": the title scope stops at the first line that
