@@ -477,6 +477,10 @@ class Vocabulary:
         self.relevant = (
             {w for w in self.words if any(r in w or w in r for r in runs)} if runs is not None else self.words
         )
+        # the relevant words of each length, with their place among all those of that length
+        self._relevant_by_length = {
+            n: [(i, w) for i, w in enumerate(ws) if w in self.relevant] for n, ws in self._by_length.items()
+        }
         forms: list[bytes] = []
         for w in sorted(self.relevant):
             n = len(w)
@@ -500,20 +504,38 @@ class Vocabulary:
             words.update(_WORD.findall(normalize_for_matching(text)))
         return cls(words, expressions)
 
+    def _cost(self, word: str, token: str) -> int | None:
+        """The edits that make vocabulary ``word`` into ``token`` (one at most, two from nine
+        letters), or None: more, or neither their first nor their last letters agree."""
+        if word[0] != token[0] and word[-1] != token[-1]:
+            return None
+        pattern = self._fuzzy.get(word)
+        if pattern is None:
+            pattern = self._fuzzy[word] = regex.compile(f"(?:{word}){{e<={2 if len(word) >= 9 else 1}}}")
+        m = pattern.fullmatch(token)
+        return None if m is None else sum(m.fuzzy_counts)
+
     def _closest(self, token: str) -> str | None:
+        """The vocabulary word nearest ``token``, within one edit (two from nine letters; the
+        first by length, then alphabet, of the nearest), when it is one an expression may look
+        for (:attr:`relevant`), else None. The relevant words are tried first: most words are
+        near none of them, and the others then need no fuzzy match at all."""
         k = 1 if len(token) < 9 else 2
-        best, best_cost = None, k + 1
-        for n in range(len(token) - k, len(token) + k + 1):
-            for word in self._by_length.get(n, ()):
-                if word[0] != token[0] and word[-1] != token[-1]:
-                    continue
-                pattern = self._fuzzy.get(word)
-                if pattern is None:
-                    pattern = self._fuzzy[word] = regex.compile(f"(?:{word}){{e<={2 if n >= 9 else 1}}}")
-                m = pattern.fullmatch(token)
-                if m is not None and (cost := sum(m.fuzzy_counts)) < best_cost:
-                    best, best_cost = word, cost
-        return best if best_cost <= k else None
+        lengths = range(len(token) - k, len(token) + k + 1)
+        best, best_cost, best_at = None, k + 1, (0, 0)
+        for n in lengths:
+            for i, word in self._relevant_by_length.get(n, ()):
+                cost = self._cost(word, token)
+                if cost is not None and cost < best_cost:
+                    best, best_cost, best_at = word, cost, (n, i)
+        if best is None:
+            return None
+        for n in lengths:  # a word no expression looks for, as near and before it, or nearer
+            for i, word in enumerate(self._by_length.get(n, ())):
+                if word not in self.relevant and (cost := self._cost(word, token)) is not None:
+                    if cost < best_cost or (cost == best_cost and (n, i) < best_at):
+                        return None
+        return best
 
     def _unread(self, words: set[bytes]) -> set[bytes]:
         """Of a text's distinct words, those that may need a reading: neither read already nor
@@ -530,7 +552,7 @@ class Vocabulary:
         if len(token) < MIN_REPAIR or token in self.words or token.isdigit() or token in french_words():
             return None
         word = self._closest(token)
-        if word not in self.relevant:
+        if word is None:
             return None  # none, or nearest to a word no expression looks for: no match would change
         if len(self._readings) >= READINGS_KEPT:
             self._readings.clear()

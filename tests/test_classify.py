@@ -122,6 +122,43 @@ def test_ocr_repair_keeps_french_words_one_edit_from_rule_words():
     )
 
 
+def test_an_ocr_word_is_read_as_the_nearest_vocabulary_word_when_an_expression_looks_for_it():
+    """Every word of the OCR'd corpus and misreadings of every vocabulary word (a letter
+    replaced, dropped, doubled) are read as a search of the whole vocabulary says: the nearest
+    word within one edit (two from nine letters), the first by length then alphabet among the
+    nearest, and only when an expression may look for it ("mettro" is as near "mettre", which
+    an expression looks for, as "metro", which none does and which comes first: it stays)."""
+    import regex
+
+    from attrap.classify import MIN_REPAIR, french_words
+
+    vocabulary = RULES.vocabulary
+    by_place = sorted(vocabulary.words, key=lambda w: (len(w), w))
+
+    def nearest(token: str) -> str:
+        if len(token) < MIN_REPAIR or token in vocabulary.words or token in french_words():
+            return token
+        k = 1 if len(token) < 9 else 2
+        best, best_cost = token, k + 1
+        for word in by_place:
+            if abs(len(word) - len(token)) > k or (word[0] != token[0] and word[-1] != token[-1]):
+                continue
+            m = regex.fullmatch(f"(?:{word}){{e<={2 if len(word) >= 9 else 1}}}", token)
+            if m is not None and sum(m.fuzzy_counts) < best_cost:
+                best, best_cost = word, sum(m.fuzzy_counts)
+        return best if best in vocabulary.relevant else token
+
+    tokens = set()
+    for path in (ROOT / "fixtures" / "corpus" / "ocr").glob("*.txt"):
+        tokens |= set(regex.findall(r"[a-z]{5,}", normalize_for_matching(path.read_text(encoding="utf-8"))))
+    for w in vocabulary.words:
+        for i in range(1, len(w)):
+            tokens |= {w[:i] + "x" + w[i + 1 :], w[:i] + w[i + 1 :], w[:i] + w[i] + w[i:]}
+    assert "mettro" in tokens and nearest("mettro") == "mettro" and nearest("captatxon") == "captation"
+    read = {t: vocabulary.repair(t, fuzzy=True)[0] for t in sorted(tokens)}
+    assert read == {t: nearest(t) for t in sorted(tokens)}
+
+
 def test_avs_authorisation():
     cd = _classify(
         "Arrêté n° 13-2025-12-01-00002 portant autorisation de l'emploi à titre expérimental d'un "
