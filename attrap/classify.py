@@ -539,10 +539,18 @@ class Vocabulary:
 
     def _unread(self, words: set[bytes]) -> set[bytes]:
         """Of a text's distinct words, those that may need a reading: neither read already nor
-        French words (set differences in C)."""
-        # "-" rather than "-=": set difference looks each word of the text up in the large
+        French words (set differences in C). The French words among them are remembered as
+        read: the next text looks its words up in the words seen, not in all French words."""
+        # "-" rather than "-=": set difference looks each word of the text up in the other
         # set, where an update would first build their intersection (twice the time)
-        return words - self._read - _french_ascii_bytes()
+        new = words - self._read  # most are: the same words come back text after text
+        if not new:
+            return new
+        if len(self._read) + len(new) > READINGS_KEPT:
+            self._read.clear()
+        unread = new - _french_ascii_bytes()
+        self._read |= new - unread if unread else new
+        return unread
 
     def _reading(self, token: str) -> str | None:
         """The vocabulary word an OCR'd word stands for, if any: None for vocabulary and
@@ -579,8 +587,6 @@ class Vocabulary:
                 if (word := self._reading(raw.decode(encoding, "surrogatepass"))) is not None:
                     readings[raw] = word
                     continue
-                if len(self._read) >= READINGS_KEPT:
-                    self._read.clear()
                 self._read.add(raw)
             if readings:
                 return self._replace(folded, readings)

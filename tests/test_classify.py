@@ -335,6 +335,21 @@ def test_ocr_readings_are_remembered_and_give_the_same_text():
     assert "captation est autorisee" in first
 
 
+def test_the_words_remembered_are_bounded_and_forgetting_them_changes_no_reading(monkeypatch):
+    """A long run remembers at most READINGS_KEPT words (French words included) and then starts
+    afresh: the readings are those of a rule set that never forgets."""
+    import attrap.classify as classify
+
+    texts = [normalize_for_matching(t) for t in (DAMAGED, *(p.read_text(encoding="utf-8") for p in
+             sorted((ROOT / "fixtures" / "corpus" / "ocr").glob("drone-*.txt"))[:6]))]  # fmt: skip
+    expected = [load_rules().vocabulary.repair(t, fuzzy=True)[0] for t in texts]
+    monkeypatch.setattr(classify, "READINGS_KEPT", 60)
+    vocabulary = load_rules().vocabulary
+    for _ in range(3):
+        assert [vocabulary.repair(t, fuzzy=True)[0] for t in texts] == expected
+        assert len(vocabulary._read) <= max(60, *(len(t.split()) for t in texts))
+
+
 def test_a_pattern_with_capitals_still_ignores_case(tmp_path):
     (tmp_path / "categories.toml").write_text('[[category]]\nid = "x"\nlabel = "X"\n')
     (tmp_path / "x.toml").write_text(
