@@ -543,7 +543,7 @@ class Vocabulary:
         read: the next text looks its words up in the words seen, not in all French words."""
         # "-" rather than "-=": set difference looks each word of the text up in the other
         # set, where an update would first build their intersection (twice the time)
-        new = words - self._read  # most are: the same words come back text after text
+        new = words - self._read  # few: the same words come back text after text
         if not new:
             return new
         if len(self._read) + len(new) > READINGS_KEPT:
