@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,11 @@ def format_errors(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _megabytes(texts: Iterable[str]) -> float:
+    """The size of ``texts`` in MB of UTF-8, the unit of every speed figure here."""
+    return sum(len(t.encode("utf-8")) for t in texts) / 1e6
+
+
 def speed(
     corpus: Path, variant: str, ruleset: Ruleset, megabytes: float = 10.0
 ) -> tuple[float, float, float, float, float]:
@@ -187,13 +193,13 @@ def speed(
     down); the median says how much the machine disturbed the run. Last, the first pass of a
     fresh rule set, which remembers no OCR'd word yet (as on a new recueil's unseen words)."""
     decrees = [build_decree(corpus, e.id, variant) for e in load_labels(corpus)]
-    size = sum(len(d.text.encode("utf-8")) for d in decrees)
-    passes = max(3, round(megabytes * 1e6 / size))
+    size = _megabytes(d.text for d in decrees)
+    passes = max(3, round(megabytes / size))
     fresh = load_rules()
     started = time.process_time()
     for d in decrees:
         fresh.classify(d)
-    first_pass = size / 1e6 / (time.process_time() - started)
+    first_pass = size / (time.process_time() - started)
     for d in decrees:  # what is built once for all texts (fuzzy patterns) is not measured
         ruleset.classify(d)
     rules_times, baseline_times = [], []
@@ -208,8 +214,8 @@ def speed(
         baseline_times.append(time.process_time() - started)
     rules_times.sort()
     baseline_times.sort()
-    mbps = [size / 1e6 / t for t in (rules_times[0], rules_times[passes // 2])]
-    mbps += [size / 1e6 / t for t in (baseline_times[0], baseline_times[passes // 2])]
+    mbps = [size / t for t in (rules_times[0], rules_times[passes // 2])]
+    mbps += [size / t for t in (baseline_times[0], baseline_times[passes // 2])]
     return mbps[0], mbps[1], mbps[2], mbps[3], first_pass
 
 
@@ -229,14 +235,14 @@ def reading_speed(corpus: Path, scans: int = 3) -> dict[str, float]:
             started = time.process_time()
             pages = list(extract.extract_pages(pdf, ocr=False, backend=backend))
             elapsed = time.process_time() - started
-            speeds[backend] = sum(len(p.text.encode("utf-8")) for p in pages) / 1e6 / elapsed
+            speeds[backend] = _megabytes(p.text for p in pages) / elapsed
         if extract.ocr_available() and scans:
             os.environ.setdefault("OMP_THREAD_LIMIT", "1")
             scanned = make_scanned_pdf(Path(tmp) / "scans.pdf", texts[:scans], set(range(1, scans + 1)))
             started = time.perf_counter()
             pages = list(extract.extract_pages(scanned, ocr=True))
             elapsed = time.perf_counter() - started
-            speeds["tesseract"] = sum(len(p.text.encode("utf-8")) for p in pages) / 1e6 / elapsed
+            speeds["tesseract"] = _megabytes(p.text for p in pages) / elapsed
     return speeds
 
 
