@@ -237,6 +237,8 @@ def compile_expression(expr: str) -> regex.Pattern[str]:
 
 #: a run of letters shorter than this is not worth a test of its own
 MIN_LITERAL = 3
+#: an alternative's literal shorter than this makes no choice (``est|sont``: too common to help)
+MIN_CHOICE = 5
 _QUANTIFIERS = "?*+{"
 #: escapes followed by letters or digits that are theirs, not the pattern's
 _ESCAPES_WITH_ARGUMENTS = set("xuUNpPgLX")
@@ -246,22 +248,44 @@ def required_literals(pattern: regex.Pattern[str]) -> tuple[str, ...]:
     """Runs of letters that every match of ``pattern`` contains, read off its source: the
     letters of its top-level sequence and of the groups it cannot skip (look-arounds that must
     hold included), outside classes and escapes, without a letter a quantifier makes optional.
-    Empty when unsure (an alternation, case-insensitive or verbose matching). ``Rule.find``
-    skips a search whose literals are not all in the text: a test in C, much faster than the
-    search."""
-    if pattern.flags & (regex.IGNORECASE | regex.VERBOSE):
-        return ()
+    Empty when unsure (case-insensitive or verbose matching). ``Rule.find`` skips a search
+    whose literals are not all in the text: a test in C, much faster than the search."""
     # the longest first: the rarest, most often absent, so that a failing test stops soonest
-    return tuple(sorted(dict.fromkeys(_literals_of(pattern.pattern)), key=len, reverse=True))
+    runs = dict.fromkeys(r for r in _requirements(pattern) if isinstance(r, str))
+    return tuple(sorted(runs, key=len, reverse=True))
+
+
+def required_choices(pattern: regex.Pattern[str]) -> tuple[frozenset[str], ...]:
+    """The alternations every match of ``pattern`` goes through, each as the literals one of
+    which it holds: ``{"renouvele", "modifie", "prorog"}`` for ``(?:renouvele|modifie|prorog)``
+    (an alternative's longest literal, when every alternative has one of :data:`MIN_CHOICE`
+    letters or more). ``Rule.find`` skips a search when the text holds none of a choice's."""
+    return tuple(dict.fromkeys(r for r in _requirements(pattern) if not isinstance(r, str)))
+
+
+def _requirements(pattern: regex.Pattern[str]) -> list[str | frozenset[str]]:
+    if pattern.flags & (regex.IGNORECASE | regex.VERBOSE):
+        return []
+    return _literals_of(pattern.pattern)
 
 
 #: how the groups whose body must match begin: capturing, non-capturing, atomic, look-arounds
 _REQUIRED_GROUPS = ("(?:", "(?>", "(?=", "(?<=")
 
 
-def _literals_of(src: str) -> list[str]:
+def _literals_of(src: str) -> list[str | frozenset[str]]:
+    """What every match of ``src`` holds: literals (str), and choices (one of a frozenset)."""
+    alternatives = _alternatives(src)
+    if len(alternatives) > 1:
+        longest = []
+        for alternative in alternatives:
+            runs = [r for r in _literals_of(alternative) if isinstance(r, str)]
+            if not runs or len(best := max(runs, key=len)) < MIN_CHOICE:
+                return []  # an alternative needs no literal worth a test: no choice to make
+            longest.append(best)
+        return [frozenset(longest)]
     i, n = 0, len(src)
-    runs: list[str] = []
+    runs: list[str | frozenset[str]] = []
     run = ""
 
     def end_run() -> None:
@@ -272,8 +296,6 @@ def _literals_of(src: str) -> list[str]:
 
     while i < n:
         c = src[i]
-        if c == "|":
-            return []  # a top-level alternative needs none of the other side's letters
         if c.isascii() and (c.islower() or c.isdigit()):
             if i + 1 < n and src[i + 1] in _QUANTIFIERS:  # this letter may be absent or repeated
                 end_run()
@@ -305,6 +327,23 @@ def _literals_of(src: str) -> list[str]:
             i += 1
     end_run()
     return runs
+
+
+def _alternatives(src: str) -> list[str]:
+    """``src`` cut at its top-level ``|`` (those outside groups, classes and escapes)."""
+    cuts, i, n = [], 0, len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\":
+            i += 2
+        elif c in "([":
+            i = _skip(src, i)
+        else:
+            if c == "|":
+                cuts.append(i)
+            i += 1
+    bounds = [-1, *cuts, n]
+    return [src[a + 1 : b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 _ALTERNATIVES = regex.compile(r"[a-z0-9 ]+(?:\|[a-z0-9 ]+)*")
@@ -678,12 +717,34 @@ class Category:
 _UNSEEN: Any = object()
 
 
-def _gate(literal_sets: list[frozenset[str]]) -> frozenset[str] | None:
-    """The longest literal of each set, or None when a set is empty: of expressions that need
-    these literals, none can match a text that holds none of the gate's."""
-    if not all(literal_sets):
-        return None
-    return frozenset(max(sorted(lits), key=len) for lits in literal_sets)
+class _Needs(NamedTuple):
+    """What a text must hold for an expression to match in it: all of ``literals``
+    (:func:`required_literals`) and one of each of ``choices`` (:func:`required_choices`).
+    Tested where it is used, ``literals <= present and (not choices or chosen(choices,
+    present))``: most expressions make no choice, and a call costs more than the test."""
+
+    literals: frozenset[str]
+    choices: tuple[frozenset[str], ...]
+
+
+def _chosen(choices: tuple[frozenset[str], ...], present: frozenset[str]) -> bool:
+    """Whether ``present``, the literals a text holds, holds one of each choice's."""
+    return all(not c.isdisjoint(present) for c in choices)
+
+
+def _gate(needs: list[_Needs]) -> frozenset[str] | None:
+    """Of each expression, its longest literal, or the literals of its first choice when it
+    needs no literal; None when an expression needs neither: of expressions that need these,
+    none can match a text that holds none of the gate's literals."""
+    gate: set[str] = set()
+    for need in needs:
+        if need.literals:
+            gate.add(max(sorted(need.literals), key=len))
+        elif need.choices:
+            gate |= need.choices[0]
+        else:
+            return None
+    return frozenset(gate)
 
 
 class _Conditions(NamedTuple):
@@ -691,7 +752,7 @@ class _Conditions(NamedTuple):
     (a few substring tests), and the others with the literals they need."""
 
     words: list[tuple[str, ...]]
-    patterns: list[tuple[regex.Pattern[str], frozenset[str]]]
+    patterns: list[tuple[regex.Pattern[str], frozenset[str], tuple[frozenset[str], ...]]]
 
 
 @dataclass
@@ -706,24 +767,31 @@ class Rule:
     origin: str = ""
 
     def __post_init__(self) -> None:
-        self._literals = {p: frozenset(required_literals(p)) for p in (*self.any, *self.all, *self.exclude)}
-        self._any = [(p, self._literals[p]) for p in self.any]
+        self._needs = {
+            p: _Needs(frozenset(required_literals(p)), required_choices(p))
+            for p in (*self.any, *self.all, *self.exclude)
+        }
+        self._any = [(p, *self._needs[p]) for p in self.any]
         #: one literal of each ``any`` expression (its longest): a text that holds none of them
         #: cannot fire the rule, which one set test tells; None when an expression needs none
-        self.gate = _gate([self._literals[p] for p in self.any])
+        self.gate = _gate([self._needs[p] for p in self.any])
         # each ``all`` expression must match, and no ``exclude`` one
         self._all = [self._conditions([p]) for p in self.all]
         self._exclude = self._conditions(self.exclude)
         # the same for the exclusions: a text that holds none of their gate matches none
-        self._exclude_gate = _gate([self._literals[p] for p in self.exclude])
-        #: every literal the rule's expressions need, for :class:`TextScan`
-        self.literals = frozenset().union(*self._literals.values())
+        self._exclude_gate = _gate([self._needs[p] for p in self.exclude])
+        #: every literal the rule's expressions need, or may choose, for :class:`TextScan` (the
+        #: choices of those that are only words between "|" aside: substring tests decide them)
+        searched = [*self._any, *(p for c in (*self._all, self._exclude) for p in c.patterns)]
+        self.literals = frozenset().union(
+            *(n.literals for n in self._needs.values()), *(c for _, _, choices in searched for c in choices)
+        )
 
     def _conditions(self, patterns: list[regex.Pattern[str]]) -> _Conditions:
         words = [(p, plain_alternatives(p)) for p in patterns]
         return _Conditions(
             [w for _, w in words if w is not None],
-            [(p, self._literals[p]) for p, w in words if w is None],
+            [(p, *self._needs[p]) for p, w in words if w is None],
         )
 
     def _search(
@@ -748,9 +816,13 @@ class Rule:
                 if w in text:
                     return True
         search = self._search
-        for pattern, literals in conditions.patterns:
+        for pattern, literals, choices in conditions.patterns:
             # without its literals it cannot match: no need to search
-            if literals <= present and search(pattern, text, seen) is not None:
+            if (
+                literals <= present
+                and (not choices or _chosen(choices, present))
+                and search(pattern, text, seen) is not None
+            ):
                 return True
         return False
 
@@ -759,7 +831,8 @@ class Rule:
     ) -> regex.Match[str] | None:
         """The first ``any`` match when the rule fires on (folded) ``text``, else None.
 
-        An expression is searched only when ``text`` holds all its :func:`required_literals`:
+        An expression is searched only when ``text`` holds all its :func:`required_literals`
+        and one of each of its :func:`required_choices`:
         ``present``, the literals ``text`` holds (at least: a literal said present that is not
         only costs a search), as :class:`TextScan` finds them in one pass; without it, each
         literal is looked for in ``text``. ``seen``: what searches on this same text found
@@ -773,8 +846,12 @@ class Rule:
             self._exclude, text, seen, present
         ):
             return None
-        for pattern, literals in self._any:
-            if literals <= present and (first := self._search(pattern, text, seen)) is not None:
+        for pattern, literals, choices in self._any:
+            if (
+                literals <= present
+                and (not choices or _chosen(choices, present))
+                and (first := self._search(pattern, text, seen)) is not None
+            ):
                 break
         else:
             return None

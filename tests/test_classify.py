@@ -396,12 +396,51 @@ def test_required_literals_are_what_every_match_holds(pattern, literals):
     assert set(required_literals(regex.compile(pattern, regex.V1))) == literals
 
 
+@pytest.mark.parametrize(
+    ("pattern", "choices"),
+    [
+        (r"\b(?:est|sont)\s+(?:renouvele|modifie|prorog)\w*", [{"renouvele", "modifie", "prorog"}]),
+        (r"captation[^;]{0,200}?(?:aeronefs?|helicopteres?)", [{"aeronef", "helicoptere"}]),
+        (r"aeronef|drone", [{"aeronef", "drone"}]),  # one side or the other
+        (r"(?<=\b(?:est|sont)\s+)autorise", []),  # words too short to be worth a test
+        (r"(?:captation|de\s+)images", []),  # an alternative needs no literal: no choice
+        (r"(?:de\s+(?:captation|transmission))?\s+images", []),  # an optional group: none
+        (r"(?:la\s+captation|l\W?enregistrement)", [{"captation", "enregistrement"}]),
+        (r"(?:[|]captation|video\|protection)", [{"captation", "protection"}]),  # not alternations
+    ],
+)
+def test_required_choices_are_the_alternations_every_match_goes_through(pattern, choices):
+    import regex
+
+    from attrap.classify import required_choices
+
+    assert [set(c) for c in required_choices(regex.compile(pattern, regex.V1))] == choices
+
+
+def test_an_expression_is_not_searched_without_one_of_its_choices():
+    """A text that holds none of an alternation's words is not searched for the expression
+    (the literals said present are trusted: that is what spares the search), and one that holds
+    one is."""
+    from attrap.classify import Rule, compile_expression
+
+    rule = Rule(
+        "r", "videoprotection", "", "text",
+        [compile_expression(r"re:\bautorisation\b[^;]{0,40}?\b(?:est|sont)\s+(?:renouvele|prorog)\w*")],
+    )  # fmt: skip
+    text = normalize_for_matching("L'autorisation du système est prorogée d'un an")
+    assert rule.find(text) is not None
+    assert rule.find(text, present=frozenset({"autorisation", "prorog"})) is not None
+    assert rule.find(text, present=frozenset({"autorisation"})) is None
+    assert rule.gate == frozenset({"autorisation"})
+    assert {"renouvele", "prorog"} <= rule.literals  # the scan looks for each
+
+
 def test_no_expression_is_skipped_where_it_would_match():
     """The search is skipped when a required literal is missing: over the corpus and the rules'
     own examples, every match of every expression holds all its literals."""
     from pathlib import Path
 
-    from attrap.classify import required_literals
+    from attrap.classify import required_choices, required_literals
 
     texts = [
         normalize_for_matching(p.read_text(encoding="utf-8")) for p in Path("fixtures/corpus").rglob("*.txt")
@@ -410,11 +449,12 @@ def test_no_expression_is_skipped_where_it_would_match():
     checked = 0
     for rule in RULES.rules:
         for pattern in (*rule.any, *rule.all, *rule.exclude):
-            literals = required_literals(pattern)
+            literals, choices = required_literals(pattern), required_choices(pattern)
             for text in texts:
                 if pattern.search(text):
                     checked += 1
                     assert all(lit in text for lit in literals), (rule.id, pattern.pattern)
+                    assert all(any(lit in text for lit in c) for c in choices), (rule.id, pattern.pattern)
     assert checked > 100
 
 
