@@ -67,8 +67,13 @@ def _show_post(channel: str, text: str) -> None:
 
 
 def _since(value: str | None) -> date | None:
-    """A --since option's YYYY-MM-DD (ValueError when it is not one)."""
-    return datetime.strptime(value, "%Y-%m-%d").date() if value else None
+    """A --since option's day, YYYY-MM-DD as ``attrap export`` and the web interface take it."""
+    from attrap.frdates import iso_day
+
+    try:
+        return iso_day(value) if value else None
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
 
 
 @click.group()
@@ -194,10 +199,7 @@ def scan(
     from attrap.pipeline import Attrap
 
     chosen = _pick_sources(source_ids, all_, base_url)
-    try:
-        since_date = _since(since)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
+    since_date = _since(since)
     app = Attrap(settings)
     try:
         shown: list[dict[str, str]] = []
@@ -482,10 +484,7 @@ def search(
     """Full-text search of every stored decree: words, "quoted phrases", AND, OR, NOT (or -word)."""
     from attrap.store import Store
 
-    try:
-        since_date = _since(since)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
+    since_date = _since(since)
     store = Store(settings.database_url)
     try:
         rows = store.search(query, source_ids=source_ids, since=since_date, category=category, limit=limit)

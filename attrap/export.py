@@ -30,7 +30,7 @@ from sqlalchemy.orm import contains_eager, defer
 from attrap import __version__
 from attrap.config import PROJECT_URL
 from attrap.details import Window, assess, load_windows
-from attrap.frdates import fold, format_date, format_period
+from attrap.frdates import fold, format_date, format_period, iso_day
 from attrap.model import Details
 from attrap.sources import Source, registry
 from attrap.store import DecreeRow, Recueil, Store
@@ -42,7 +42,6 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NOT_XML = regex.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 #: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_DAY = regex.compile(r"\d{4}-\d{2}-\d{2}")
 _WORD = regex.compile(r"\w+")
 #: a decree is flagged when its JSON list of categories holds a string
 _FLAGGED = cast(DecreeRow.categories, String).like('%"%')
@@ -65,11 +64,9 @@ class BadParameter(ValueError):
 
 
 def parse_day(value: str, param: str = "since") -> date:
-    """A YYYY-MM-DD date, strictly (no other ISO forms)."""
+    """A YYYY-MM-DD date, strictly (:func:`attrap.frdates.iso_day`)."""
     try:
-        if not _DAY.fullmatch(value):
-            raise ValueError
-        return date.fromisoformat(value)
+        return iso_day(value)
     except ValueError:
         raise BadParameter(param, f"expected a date YYYY-MM-DD, got {value!r}") from None
 

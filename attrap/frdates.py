@@ -32,6 +32,18 @@ _YEAR = regex.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)(?!\d)")
 _NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre"]  # fmt: skip
 
+#: a day as options and query strings give it: YYYY-MM-DD, digits padded
+_ISO_DAY = regex.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_day(value: str) -> date:
+    """A YYYY-MM-DD day, strictly: not "2026-1-5", "20260105" or any other ISO 8601 form, so that
+    every option and parameter that takes a day (``--since``; ``since`` and ``until`` on the web)
+    takes the same ones. ValueError otherwise."""
+    if not _ISO_DAY.fullmatch(value):
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    return date.fromisoformat(value)  # ValueError for a day that does not exist
+
 
 def format_date(d: date) -> str:
     """ "1er octobre 2026", "14 octobre 2026"."""

@@ -132,6 +132,18 @@ def test_html_served_as_pdf_is_recorded_and_the_rest_goes_on(cli_env, fixture_si
     assert next(s for s in status if s["source_id"] == "pref13")["failed"] == 1
 
 
+def test_every_command_takes_the_same_since_days(cli_env):
+    """scan, search and export take --since as the web interface takes its dates: YYYY-MM-DD,
+    digits padded; anything else is a usage error naming the option, before any work."""
+    commands = [["scan", "pref13"], ["search", "drone"], ["export"]]
+    for bad in ["2026-1-5", "20260105", "2026-02-30", "5/1/2026"]:
+        for command in commands:
+            proc = run_cli(*command, "--since", bad, env=cli_env, check=False)
+            assert proc.returncode == 2 and "--since" in proc.stderr, (command, bad, proc.stderr)
+    for command in commands[1:]:  # a good day is taken (scan would crawl: its tests cover it)
+        run_cli(*command, "--since", "2026-01-05", env=cli_env)
+
+
 def test_unknown_source_is_a_usage_error(cli_env):
     proc = run_cli("scan", "pref00", env=cli_env, check=False)
     assert proc.returncode == 2 and "unknown source(s): pref00" in proc.stderr

@@ -36,7 +36,7 @@ from attrap import __version__
 from attrap.classify import load_rules
 from attrap.config import PROJECT_URL
 from attrap.export import BadParameter, Catalog, Filter
-from attrap.frdates import format_date, format_period
+from attrap.frdates import format_date, format_period, iso_day
 from attrap.store import SourceStatus, Store, parse_query
 from attrap.webui import charts, departements
 from attrap.webui.highlight import mark, query_spans, query_terms, rule_spans
@@ -57,7 +57,6 @@ DECREE_PARAMS = ("q",)
 STATS_PARAMS = ("category", "department")
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 PARIS = ZoneInfo("Europe/Paris")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT = re.compile(r"[0-9]{1,9}")
 _SOURCE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _PAGES = {"/statistiques": "stats", "/etat": "sources"}
@@ -114,9 +113,7 @@ def day(params: dict[str, str], name: str) -> date | None:
     if not value:
         return None
     try:
-        if not _DAY.fullmatch(value):
-            raise ValueError
-        return date.fromisoformat(value)
+        return iso_day(value)
     except ValueError:
         raise BadParameter(name, f"date attendue au format AAAA-MM-JJ, reçu « {_short(value)} »") from None
 
