@@ -19,6 +19,7 @@ import codecs
 import functools
 import tomllib
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from encodings import cp1252
 from pathlib import Path
@@ -402,6 +403,15 @@ def _words(folded: Folded) -> set[bytes]:
     return set(_NOT_WORD.sub(" ", folded.text).encode("utf-8", "surrogatepass").split())
 
 
+def _letters(word: str) -> int:
+    """The characters of ``word`` as bits of an int (a character's code modulo 64: two that
+    share a bit only make :meth:`Vocabulary._near` let more words through, never fewer)."""
+    bits = 0
+    for c in word:
+        bits |= 1 << (ord(c) & 63)
+    return bits
+
+
 class Positions:
     """Where each character of a repaired text stood in the original, and where its end stands:
     ``positions[i]`` as a list would give it, computed from the few edits instead of stored."""
@@ -501,9 +511,9 @@ class Vocabulary:
         letters with them: a word that no expression looks for ("boulangerie", from an example)
         changes no match."""
         self.words = {w for w in words if len(w) >= MIN_REPAIR}
-        self._by_length: dict[int, list[str]] = {}
+        by_length: dict[int, list[str]] = {}
         for w in sorted(self.words):
-            self._by_length.setdefault(len(w), []).append(w)
+            by_length.setdefault(len(w), []).append(w)
         self._fuzzy: dict[str, regex.Pattern[str]] = {}
         self._readings: dict[str, str] = {}  # OCR'd word → the vocabulary word it stands for
         self._read: set[bytes] = set()  # words, as bytes, read already and found to need none
@@ -516,10 +526,14 @@ class Vocabulary:
         self.relevant = (
             {w for w in self.words if any(r in w or w in r for r in runs)} if runs is not None else self.words
         )
-        # the relevant words of each length, with their place among all those of that length
-        self._relevant_by_length = {
-            n: [(i, w) for i, w in enumerate(ws) if w in self.relevant] for n, ws in self._by_length.items()
-        }
+        # the words of each length that an expression may look for, and the others, each with
+        # its place among all those of that length and its characters (:func:`_letters`)
+        self._relevant_by_length: dict[int, list[tuple[int, str, int]]] = {}
+        self._others_by_length: dict[int, list[tuple[int, str, int]]] = {}
+        for n, ws in by_length.items():
+            for i, w in enumerate(ws):
+                lists = self._relevant_by_length if w in self.relevant else self._others_by_length
+                lists.setdefault(n, []).append((i, w, _letters(w)))
         forms: list[bytes] = []
         for w in sorted(self.relevant):
             n = len(w)
@@ -543,11 +557,23 @@ class Vocabulary:
             words.update(_WORD.findall(normalize_for_matching(text)))
         return cls(words, expressions)
 
+    @staticmethod
+    def _near(entries: list[tuple[int, str, int]], token: str, letters: int) -> Iterator[tuple[int, str]]:
+        """Of ``entries`` (place, vocabulary word, its characters), those that may lie within
+        reach of ``token`` (of characters ``letters``) by tests on characters and ints, before
+        any fuzzy match: their first or their last letters agree, and no more of their
+        characters are absent from ``token`` than they may have edits (an edit takes one
+        character away at most)."""
+        first, last = token[0], token[-1]
+        for i, word, chars in entries:
+            if (word[0] == first or word[-1] == last) and (chars & ~letters).bit_count() <= (
+                2 if len(word) >= 9 else 1
+            ):
+                yield i, word
+
     def _cost(self, word: str, token: str) -> int | None:
         """The edits that make vocabulary ``word`` into ``token`` (one at most, two from nine
-        letters), or None: more, or neither their first nor their last letters agree."""
-        if word[0] != token[0] and word[-1] != token[-1]:
-            return None
+        letters), or None when it takes more."""
         pattern = self._fuzzy.get(word)
         if pattern is None:
             pattern = self._fuzzy[word] = regex.compile(f"(?:{word}){{e<={2 if len(word) >= 9 else 1}}}")
@@ -562,16 +588,17 @@ class Vocabulary:
         k = 1 if len(token) < 9 else 2
         lengths = range(len(token) - k, len(token) + k + 1)
         best, best_cost, best_at = None, k + 1, (0, 0)
+        letters = _letters(token)
         for n in lengths:
-            for i, word in self._relevant_by_length.get(n, ()):
+            for i, word in self._near(self._relevant_by_length.get(n, []), token, letters):
                 cost = self._cost(word, token)
                 if cost is not None and cost < best_cost:
                     best, best_cost, best_at = word, cost, (n, i)
         if best is None:
             return None
         for n in lengths:  # a word no expression looks for, as near and before it, or nearer
-            for i, word in enumerate(self._by_length.get(n, ())):
-                if word not in self.relevant and (cost := self._cost(word, token)) is not None:
+            for i, word in self._near(self._others_by_length.get(n, []), token, letters):
+                if (cost := self._cost(word, token)) is not None:
                     if cost < best_cost or (cost == best_cost and (n, i) < best_at):
                         return None
         return best
