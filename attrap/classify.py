@@ -45,9 +45,15 @@ _CATEGORY_KEYS = {"id", "label", "publish", "description"}
 NOT_RULES = {"windows.toml"}
 
 
+#: apostrophes that fold to "'": typographic ones, and OCR's reading of them as "‘"
+_FOLDED_APOSTROPHES = "\u2018\u2019\u02bc"
+
+
 def _fold_char(c: str) -> str:
     if c.isspace():
         return " "
+    if c in _FOLDED_APOSTROPHES:
+        return "'"
     base = "".join(x for x in unicodedata.normalize("NFKD", c.casefold()) if not unicodedata.combining(x))
     return base if len(base) == 1 else c.lower() if len(c.lower()) == 1 else c
 
@@ -128,14 +134,25 @@ _CP1252_ENCODING = codecs.charmap_build(cp1252.decoding_table)
 def _one_byte(text: str) -> tuple[bytes, str] | None:
     """``text`` in Latin-1 or cp1252, with the encoding's name, when its table folds it exactly
     (called on every decree and title: the codecs are called directly, without the codec
-    machinery around them)."""
+    machinery around them). Its "’" and "‘" may come as "'", which they fold to: then Latin-1
+    holds most French text, OCR's included ("l‘arrêté"), where only cp1252 held it before."""
     try:
-        data, encoding = text.encode("latin-1"), "latin-1"
+        return _checked(text.encode("latin-1"), "latin-1")
+    except UnicodeEncodeError as exc:
+        if exc.object[exc.start] in "\u2018\u2019":  # two replacements: far less than cp1252's codec
+            try:
+                plain = text.replace("\u2019", "'").replace("\u2018", "'")
+                return _checked(plain.encode("latin-1"), "latin-1")
+            except UnicodeEncodeError:
+                pass  # "œ", "€"…
+    try:
+        return _checked(codecs.charmap_encode(text, "strict", _CP1252_ENCODING)[0], "cp1252")
     except UnicodeEncodeError:
-        try:
-            data, encoding = codecs.charmap_encode(text, "strict", _CP1252_ENCODING)[0], "cp1252"
-        except UnicodeEncodeError:
-            return None
+        return None
+
+
+def _checked(data: bytes, encoding: str) -> tuple[bytes, str] | None:
+    """``data`` and ``encoding``, unless a byte of it folds outside the encoding ("µ")."""
     for b in _CP1252_UNSAFE if encoding == "cp1252" else _LATIN1_UNSAFE:
         if b in data:
             return None
