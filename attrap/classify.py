@@ -764,7 +764,7 @@ _UNSEEN: Any = object()
 class _Needs(NamedTuple):
     """What a text must hold for an expression to match in it: all of ``literals``
     (:func:`required_literals`) and one of each of ``choices`` (:func:`required_choices`).
-    Tested where it is used, ``literals <= present and (not choices or chosen(choices,
+    Tested where it is used, ``literals <= present and (not choices or _chosen(choices,
     present))``: most expressions make no choice, and a call costs more than the test."""
 
     literals: frozenset[str]
@@ -824,12 +824,9 @@ class Rule:
         self._exclude = self._conditions(self.exclude)
         # the same for the exclusions: a text that holds none of their gate matches none
         self._exclude_gate = _gate([self._needs[p] for p in self.exclude])
-        #: every literal the rule's expressions need, or may choose, for :class:`TextScan` (the
-        #: choices of those that are only words between "|" aside: substring tests decide them)
-        searched = [*self._any, *(p for c in (*self._all, self._exclude) for p in c.patterns)]
-        self.literals = frozenset().union(
-            *(n.literals for n in self._needs.values()), *(c for _, _, choices in searched for c in choices)
-        )
+        #: every literal the rule's expressions need or may choose, for :class:`TextScan` (the
+        #: gates are made of them, those of words between "|" included)
+        self.literals = frozenset().union(*(n.literals.union(*n.choices) for n in self._needs.values()))
 
     def _conditions(self, patterns: list[regex.Pattern[str]]) -> _Conditions:
         words = [(p, plain_alternatives(p)) for p in patterns]

@@ -438,6 +438,20 @@ def test_an_expression_is_not_searched_without_one_of_its_choices():
     assert {"renouvele", "prorog"} <= rule.literals  # the scan looks for each
 
 
+def test_an_exclusion_of_plain_alternatives_holds_through_the_scan(tmp_path):
+    """An exclusion written as words between "|" is decided by substring tests, yet its words
+    gate it: the one-pass scan must look for them, or the exclusion would never apply."""
+    (tmp_path / "categories.toml").write_text('[[category]]\nid = "x"\nlabel = "X"\n')
+    (tmp_path / "x.toml").write_text(
+        '[[rule]]\nid = "r"\ncategory = "x"\nany = ["captation"]\nexclude = ["re:interdiction|abrogation"]\n',
+        encoding="utf-8",
+    )
+    rules = load_rules(tmp_path)
+    for text, categories in [("autorisant la captation", ["x"]), ("abrogation de la captation", [])]:
+        decree = Decree(title="", first_page=1, last_page=1, pages=[Page(1, f"Arrêté {text} d'images")])
+        assert rules.classify(decree).categories == categories, text
+
+
 def test_no_expression_is_skipped_where_it_would_match():
     """The search is skipped when a required literal is missing: over the corpus and the rules'
     own examples, every match of every expression holds all its literals."""
