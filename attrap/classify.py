@@ -137,14 +137,10 @@ def _one_byte(text: str) -> tuple[bytes, str] | None:
     machinery around them). Its "’" and "‘" may come as "'", which they fold to: then Latin-1
     holds most French text, OCR's included ("l‘arrêté"), where only cp1252 held it before."""
     try:
-        return _checked(text.encode("latin-1"), "latin-1")
-    except UnicodeEncodeError as exc:
-        if exc.object[exc.start] in "\u2018\u2019":  # two replacements: far less than cp1252's codec
-            try:
-                plain = text.replace("\u2019", "'").replace("\u2018", "'")
-                return _checked(plain.encode("latin-1"), "latin-1")
-            except UnicodeEncodeError:
-                pass  # "œ", "€"…
+        # (replacing a character wider than all of a text's is free: the text is returned)
+        return _checked(text.replace("\u2019", "'").replace("\u2018", "'").encode("latin-1"), "latin-1")
+    except UnicodeEncodeError:  # "œ", "€"…
+        pass
     try:
         return _checked(codecs.charmap_encode(text, "strict", _CP1252_ENCODING)[0], "cp1252")
     except UnicodeEncodeError:
