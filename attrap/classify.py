@@ -416,6 +416,12 @@ def _words(folded: Folded) -> set[bytes]:
     return set(_NOT_WORD.sub(" ", folded.text).encode("utf-8", "surrogatepass").split())
 
 
+def _edits(length: int) -> int:
+    """The edits an OCR'd word of ``length`` letters may hold, or a vocabulary word may lie
+    from it: one, two from nine letters."""
+    return 2 if length >= 9 else 1
+
+
 def _letters(word: str) -> int:
     """The characters of ``word`` as bits of an int (a character's code modulo 64: two that
     share a bit only make :meth:`Vocabulary._near` let more words through, never fewer)."""
@@ -571,17 +577,17 @@ class Vocabulary:
         return cls(words, expressions)
 
     @staticmethod
-    def _near(entries: list[tuple[int, str, int]], token: str, letters: int) -> Iterator[tuple[int, str]]:
-        """Of ``entries`` (place, vocabulary word, its characters), those that may lie within
-        reach of ``token`` (of characters ``letters``) by tests on characters and ints, before
-        any fuzzy match: their first or their last letters agree, and no more of their
-        characters are absent from ``token`` than they may have edits (an edit takes one
-        character away at most)."""
+    def _near(
+        entries: list[tuple[int, str, int]], token: str, letters: int, edits: int
+    ) -> Iterator[tuple[int, str]]:
+        """Of ``entries`` (place, vocabulary word, its characters), words of one length that
+        may lie within ``edits`` of ``token`` (of characters ``letters``) by tests on
+        characters and ints, before any fuzzy match: their first or their last letters agree,
+        and no more of their characters are absent from ``token`` than ``edits`` (an edit
+        takes one character away at most)."""
         first, last = token[0], token[-1]
         for i, word, chars in entries:
-            if (word[0] == first or word[-1] == last) and (chars & ~letters).bit_count() <= (
-                2 if len(word) >= 9 else 1
-            ):
+            if (word[0] == first or word[-1] == last) and (chars & ~letters).bit_count() <= edits:
                 yield i, word
 
     def _cost(self, word: str, token: str) -> int | None:
@@ -589,7 +595,7 @@ class Vocabulary:
         letters), or None when it takes more."""
         pattern = self._fuzzy.get(word)
         if pattern is None:
-            pattern = self._fuzzy[word] = regex.compile(f"(?:{word}){{e<={2 if len(word) >= 9 else 1}}}")
+            pattern = self._fuzzy[word] = regex.compile(f"(?:{word}){{e<={_edits(len(word))}}}")
         m = pattern.fullmatch(token)
         return None if m is None else sum(m.fuzzy_counts)
 
@@ -598,19 +604,19 @@ class Vocabulary:
         first by length, then alphabet, of the nearest), when it is one an expression may look
         for (:attr:`relevant`), else None. The relevant words are tried first: most words are
         near none of them, and the others then need no fuzzy match at all."""
-        k = 1 if len(token) < 9 else 2
+        k = _edits(len(token))
         lengths = range(len(token) - k, len(token) + k + 1)
         best, best_cost, best_at = None, k + 1, (0, 0)
         letters = _letters(token)
         for n in lengths:
-            for i, word in self._near(self._relevant_by_length.get(n, []), token, letters):
+            for i, word in self._near(self._relevant_by_length.get(n, []), token, letters, _edits(n)):
                 cost = self._cost(word, token)
                 if cost is not None and cost < best_cost:
                     best, best_cost, best_at = word, cost, (n, i)
         if best is None:
             return None
         for n in lengths:  # a word no expression looks for, as near and before it, or nearer
-            for i, word in self._near(self._others_by_length.get(n, []), token, letters):
+            for i, word in self._near(self._others_by_length.get(n, []), token, letters, _edits(n)):
                 if (cost := self._cost(word, token)) is not None:
                     if cost < best_cost or (cost == best_cost and (n, i) < best_at):
                         return None
