@@ -45,7 +45,8 @@ _CATEGORY_KEYS = {"id", "label", "publish", "description"}
 NOT_RULES = {"windows.toml"}
 
 
-#: apostrophes that fold to "'": typographic ones, and OCR's reading of them as "‘"
+#: apostrophes that fold to "'": typographic ones, and OCR's reading of them as "‘" (replaced
+#: one by one in :func:`_one_byte`)
 _FOLDED_APOSTROPHES = "\u2018\u2019\u02bc"
 
 
@@ -134,11 +135,13 @@ _CP1252_ENCODING = codecs.charmap_build(cp1252.decoding_table)
 def _one_byte(text: str) -> tuple[bytes, str] | None:
     """``text`` in Latin-1 or cp1252, with the encoding's name, when its table folds it exactly
     (called on every decree and title: the codecs are called directly, without the codec
-    machinery around them). Its "’" and "‘" may come as "'", which they fold to: then Latin-1
-    holds most French text, OCR's included ("l‘arrêté"), where only cp1252 held it before."""
+    machinery around them). Its apostrophes (:data:`_FOLDED_APOSTROPHES`) come as "'", which they
+    fold to: then Latin-1 holds most French text, OCR's included ("l‘arrêté")."""
+    # _FOLDED_APOSTROPHES, replaced in turn (replacing a character wider than all of a text's
+    # is free: the text is returned)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
     try:
-        # (replacing a character wider than all of a text's is free: the text is returned)
-        return _checked(text.replace("\u2019", "'").replace("\u2018", "'").encode("latin-1"), "latin-1")
+        return _checked(text.encode("latin-1"), "latin-1")
     except UnicodeEncodeError:  # "œ", "€"…
         pass
     try:
