@@ -7,26 +7,31 @@ accents mended, whitespace collapsed); pdfminer's own text is kept beside it in 
 
 A bad file never raises anything but :class:`ExtractError`, with a reason a person understands:
 "empty file", "not a PDF (looks like HTML)", "truncated or corrupt PDF: …", "encrypted PDF
-(password required)", "file over size cap", "extraction timed out after N s", "too many pages".
+(password required)", "file over size cap", "reading timed out after N s (ATTRAP_READ_TIMEOUT)
+at page K of M", "too many pages".
 A PDF encrypted with an empty user password (common: it only restricts printing or copying)
 is read normally.
 
-Time limit: elapsed time is checked between pages, and inside a page between the drawing
-operations pdfminer reports (text strings, paths, images) and between the page's layout
-objects. pdfminer's layout analysis of one page (grouping characters into lines and boxes) is
-a single call that cannot be interrupted from inside the process: the pipeline therefore reads
-every document in a child process that is killed past its time limit and started with a memory
-cap (:mod:`attrap.sandbox`).
+Time limit: one limit for the whole document, OCR included. In a reading process
+(:mod:`attrap.sandbox`, which the pipeline reads every document in) it is that process's limit,
+``ATTRAP_READ_TIMEOUT``; a caller may give its own (``timeout``). Elapsed time is checked
+between pages, inside a page between the drawing operations pdfminer reports (text strings,
+paths, images) and between the page's layout objects, and tesseract reading a page is stopped
+when the document's time runs out. pdfminer's layout analysis of one page (grouping characters
+into lines and boxes) is a single call that cannot be interrupted from inside the process: the
+reading process is therefore killed if it has not stopped by itself shortly after its limit.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import time
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,7 @@ from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser, PDFSyntaxError
 from pdfminer.psexceptions import PSEOF, PSException
 
+from attrap import sandbox
 from attrap.errors import ExtractError
 from attrap.model import Page
 
@@ -192,6 +198,50 @@ class _Timeout(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Limit:
+    """The time a document may take to read: ``seconds`` until ``deadline`` (time.monotonic)."""
+
+    seconds: float
+    deadline: float
+    #: the setting it comes from (None: a caller's own timeout)
+    setting: str | None = None
+
+
+def _limit(timeout: float | None) -> _Limit:
+    """``timeout`` seconds from now; without one, the limit of the reading process this runs in
+    (ATTRAP_READ_TIMEOUT, see :func:`attrap.sandbox.time_limit`), or none outside one."""
+    if timeout is not None:
+        return _Limit(timeout, time.monotonic() + timeout)
+    process = sandbox.time_limit()
+    if process is not None:
+        return _Limit(process.seconds, process.deadline, process.setting)
+    return _Limit(math.inf, math.inf)
+
+
+def _page_count(path: Path) -> int | None:
+    """The number of pages of a PDF, when PDFium can tell (for messages only)."""
+    try:
+        import pypdfium2
+
+        doc = pypdfium2.PdfDocument(str(path), password="")
+        try:
+            return len(doc)
+        finally:
+            doc.close()
+    except Exception:  # a count is only a detail of the message
+        return None
+
+
+def _timed_out(limit: _Limit, page: int, path: Path) -> str:
+    """Why reading stopped: the limit, where it comes from, the page being read when it ran out."""
+    if limit.setting is None:
+        return f"extraction timed out after {limit.seconds:g} s (at page {page})"
+    total = _page_count(path)
+    where = f"at page {page} of {total}" if total else f"at page {page}"
+    return f"reading timed out after {limit.seconds:g} s ({limit.setting}) {where}"
+
+
 class _DeadlineAggregator(PDFPageAggregator):
     """pdfminer's page aggregator, checking the clock at every string, path and image drawn."""
 
@@ -245,7 +295,9 @@ class _Ocr:
         self.path = path
         self._doc = None
 
-    def page(self, number: int) -> Page:
+    def page(self, number: int, deadline: float = math.inf) -> Page:
+        """Page ``number`` read by OCR; :class:`_Timeout` when ``deadline`` (time.monotonic)
+        passes first: tesseract is stopped then, it is given only the document's remaining time."""
         import pypdfium2
         import pytesseract
 
@@ -254,10 +306,24 @@ class _Ocr:
         # One single-threaded tesseract per worker: its OpenMP threads make it ten times slower
         # on a small machine, and attrap spreads documents over processes instead.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        if time.monotonic() >= deadline:
+            raise _Timeout
         image = self._doc[number - 1].render(scale=OCR_DPI / 72).to_pil()
-        data = pytesseract.image_to_data(
-            image, lang=OCR_LANG, config="--psm 3", output_type=pytesseract.Output.DICT
-        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Timeout
+        try:
+            data = pytesseract.image_to_data(
+                image,
+                lang=OCR_LANG,
+                config="--psm 3",
+                output_type=pytesseract.Output.DICT,
+                timeout=0 if math.isinf(remaining) else remaining,  # 0: none
+            )
+        except RuntimeError as exc:  # pytesseract killed it: "Tesseract process timeout"
+            if "timeout" in str(exc) or time.monotonic() >= deadline:
+                raise _Timeout from None
+            raise
         raw = _ocr_text(data)
         words = zip(data["conf"], data["text"], strict=False)
         confidences = [float(c) for c, w in words if w.strip() and float(c) >= 0]
@@ -269,11 +335,16 @@ class _Ocr:
             self._doc.close()
 
 
-def ocr_page(path: Path, number: int) -> Page:
-    """Render one page and read it by OCR, whatever its text layer holds."""
+def ocr_page(path: Path, number: int, *, timeout: float | None = None) -> Page:
+    """Render one page and read it by OCR, whatever its text layer holds.
+
+    ``timeout`` as for :func:`extract_pages` (by default, the reading process's limit)."""
+    limit = _limit(timeout)
     reader = _Ocr(Path(path))
     try:
-        return reader.page(number)
+        return reader.page(number, limit.deadline)
+    except _Timeout:
+        raise ExtractError(_timed_out(limit, number, Path(path)), url=str(path)) from None
     finally:
         reader.close()
 
@@ -347,7 +418,7 @@ def _pdfium_layers(path: Path, deadline: float, max_pages: int, url: str) -> Ite
 def extract_pages(
     path: Path,
     *,
-    timeout: float = 300.0,
+    timeout: float | None = None,
     max_pages: int = 5000,
     ocr: bool = True,
     backend: str | None = None,
@@ -358,36 +429,42 @@ def extract_pages(
     ``ocr`` is true and tesseract is installed: then such pages (:func:`needs_ocr`) are
     rendered and read by OCR, and every other page is never rendered. ``backend`` reads the
     text layers (:data:`TEXT_BACKENDS`; default: :func:`text_backend`).
+
+    ``timeout`` is the time the whole document may take, OCR included; by default, the limit of
+    the reading process this runs in (ATTRAP_READ_TIMEOUT: :func:`attrap.sandbox.time_limit`),
+    none outside one. Past it, reading stops with the page it reached.
     Raises :class:`ExtractError` only.
     """
     path = Path(path)
     _check_pdf_file(path)
     layers = _pdfium_layers if (backend or text_backend()) == "pdfium" else _pdfminer_layers
-    started = time.monotonic()
-    deadline = started + timeout
+    limit = _limit(timeout)
+    deadline = limit.deadline
     url = str(path)
     reader = _Ocr(path) if ocr and ocr_available() else None
     if ocr and reader is None:
         log.warning("tesseract is not installed: scanned pages cannot be read (%s)", path)
     number = 0
+    at = 1  # the page being read
     try:
         for raw in layers(path, deadline, max_pages, url):
-            number += 1
+            number = at
             page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
             if reader is not None and needs_ocr(page):
                 try:
-                    page = reader.page(number)
+                    page = reader.page(number, deadline)
+                except _Timeout:
+                    raise
                 except Exception as exc:  # tesseract or rendering failed: retried later
                     raise ExtractError(
                         f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=url
                     ) from exc
             yield page
+            at = number + 1
     except ExtractError:
         raise
     except _Timeout:
-        raise ExtractError(
-            f"extraction timed out after {timeout:g} s (at page {number + 1})", url=url
-        ) from None
+        raise ExtractError(_timed_out(limit, at, path), url=url) from None
     except PDFPasswordIncorrect as exc:
         raise ExtractError("encrypted PDF (password required)", url=url) from exc
     except PDFTextExtractionNotAllowed as exc:

@@ -2,10 +2,16 @@
 
 A PDF can hang pdfminer inside one call (a pathological page's layout analysis) or expand a
 few kilobytes into gigabytes (a decompression bomb). Checks inside the process cannot stop
-either, so each document is read in its own child process: killed when it runs past its time
-limit, and started with an address-space limit (``RLIMIT_AS``, inherited by the tesseract it
-runs) so a bomb ends in a MemoryError there, not in the bot's memory. Whatever happens in the
-child, the caller gets the result or an :class:`ExtractError` with a reason.
+either, so each document is read in its own child process, started with an address-space limit
+(``RLIMIT_AS``, inherited by the tesseract it runs) so a bomb ends in a MemoryError there, not in
+the bot's memory. Whatever happens in the child, the caller gets the result or an
+:class:`ExtractError` with a reason.
+
+One time limit (``ATTRAP_READ_TIMEOUT``, the ``timeout`` of :func:`run`) bounds the reading of
+a document, OCR included. The child knows it (:func:`time_limit`): the reader checks it between
+pages and inside them, and stops itself with the page it reached (:mod:`attrap.extract`). Only
+a child that has not answered :data:`KILL_GRACE` seconds past that limit (stuck inside a single
+pdfminer call) is killed.
 
 Children come from a ``forkserver`` that has already imported the readers, so starting one
 costs milliseconds, and forking never copies the parent's threads (scheduler, HTTP clients).
@@ -20,16 +26,25 @@ import os
 import resource
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from attrap.config import Settings
 from attrap.errors import AttrapError, ExtractError
 
 T = TypeVar("T")
 
-#: default wall-clock limit for reading one document (OCR of a long scanned recueil included)
-DEFAULT_TIMEOUT = 1800.0
+#: the setting the time limit of a reading process comes from (named in error messages)
+TIMEOUT_SETTING = "ATTRAP_READ_TIMEOUT"
+#: default wall-clock limit for reading one document (OCR of a long scanned recueil included):
+#: the default of ATTRAP_READ_TIMEOUT
+DEFAULT_TIMEOUT = Settings.read_timeout
+#: seconds a reading process is left past its time limit to stop by itself, with the page it
+#: reached, before it is killed (it is then stuck inside one call that cannot be interrupted)
+KILL_GRACE = 5.0
 #: default address-space cap of a reading process, in MiB
 DEFAULT_MEMORY_MB = 2048
 
@@ -39,6 +54,26 @@ PASSED_ENV = ("ATTRAP_TEXT_BACKEND", "ATTRAP_PATTERNS_DIR")
 
 _CONTEXT: multiprocessing.context.BaseContext | None = None
 _CONTEXT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """The time limit of the reading process code runs in: ``seconds`` from its start."""
+
+    seconds: float
+    #: when it ends, on the :func:`time.monotonic` clock
+    deadline: float
+    #: the setting it comes from
+    setting: str = TIMEOUT_SETTING
+
+
+_TIME_LIMIT: TimeLimit | None = None
+
+
+def time_limit() -> TimeLimit | None:
+    """The time limit of the reading process this code runs in (the ``timeout`` :func:`run` was
+    given, i.e. ATTRAP_READ_TIMEOUT), counted from the process's start; None outside one."""
+    return _TIME_LIMIT
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -56,10 +91,13 @@ def _context() -> multiprocessing.context.BaseContext:
 def _child(
     conn: multiprocessing.connection.Connection,
     memory_mb: int,
+    timeout: float,
     func: Callable,
     args: tuple,
     env: dict[str, str | None],
 ) -> None:
+    global _TIME_LIMIT
+    _TIME_LIMIT = TimeLimit(timeout, time.monotonic() + timeout)
     for name, value in env.items():
         if value is None:
             os.environ.pop(name, None)
@@ -96,17 +134,23 @@ def run(
     """``func(*args)`` in a child process; ExtractError if it fails, hangs, or runs out of memory.
 
     ``func`` must be a module-level function (it is pickled by name); its result is pickled
-    back. ``label`` (a file name or URL) goes into error messages.
+    back. ``label`` (a file name or URL) goes into error messages. ``timeout`` is the child's
+    :func:`time_limit`, which the reader keeps to; the child is killed :data:`KILL_GRACE`
+    seconds after it if it has not answered by then.
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     env = {name: os.environ.get(name) for name in PASSED_ENV}
-    proc = ctx.Process(target=_child, args=(child, memory_mb, func, args, env), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, memory_mb, timeout, func, args, env), daemon=True)
     proc.start()
     child.close()
     try:
-        if not parent.poll(timeout):
-            raise ExtractError(f"reading timed out after {timeout:g} s: the process was stopped", url=label)
+        if not parent.poll(timeout + KILL_GRACE):
+            raise ExtractError(
+                f"reading timed out after {timeout:g} s: the process was stopped ({TIMEOUT_SETTING};"
+                f" it was stuck, still running {KILL_GRACE:g} s past the limit)",
+                url=label,
+            )
         try:
             status, payload = parent.recv()
         except (EOFError, OSError):
