@@ -1,12 +1,14 @@
 """``attrap run``: scan every source on a schedule and publish, until SIGTERM or SIGINT.
 
 APScheduler 3 in this one process: one job per source (coalesced, never two runs of the same
-source at once, a late run still made after a sleep) and one publishing job.
+source at once, a late run still made after a sleep) and one publishing job. The publishing job
+has an executor (a thread) of its own, so that scans, however long or stuck, never delay it; it
+always publishes here, in this process, on PostgreSQL too (where the scans are deferred to
+``attrap worker`` processes, which may all be busy reading for hours).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
 import threading
@@ -19,7 +21,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from attrap.config import Settings
 from attrap.pipeline import Attrap
-from attrap.publish import DRY_RUN
 from attrap.sources import Source
 from attrap.tasks import Queue, uses_queue
 
@@ -34,11 +35,15 @@ def build_scheduler(
     publish_every: float = 300.0,
     queue: Queue | None = None,
 ) -> BackgroundScheduler:
-    """One job per source and a publishing job; with ``queue`` (PostgreSQL), the jobs defer the
-    work to ``attrap worker`` processes instead of doing it, and dead workers' jobs are
-    requeued every half minute."""
+    """One job per source and a publishing job; with ``queue`` (PostgreSQL), the scan jobs defer
+    the work to ``attrap worker`` processes instead of doing it, and dead workers' jobs are
+    requeued every half minute. Publishing runs here in either case, on the ``publish``
+    executor, never behind scans on the ``default`` one."""
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=2),
+            "publish": ThreadPoolExecutor(max_workers=1),
+        },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval)},
         timezone="UTC",
     )
@@ -55,20 +60,16 @@ def build_scheduler(
             next_run_time=now + timedelta(seconds=min(i * spread, 60 * i)),
         )
     scheduler.add_job(
-        app.publish if queue is None else functools.partial(_defer_publish, app, queue),
+        app.publish,
         IntervalTrigger(seconds=publish_every),
         id="publish",
         name="publish",
+        executor="publish",
         next_run_time=now + timedelta(seconds=min(5.0, publish_every)),
     )
     if queue is not None:
         scheduler.add_job(queue.recover_stalled, IntervalTrigger(seconds=30), id="recover", name="recover")
     return scheduler
-
-
-def _defer_publish(app: Attrap, queue: Queue) -> None:
-    for channel in app.publisher.channels or [DRY_RUN]:
-        queue.publish(channel)
 
 
 def run_forever(
