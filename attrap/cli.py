@@ -301,17 +301,87 @@ def _details_lines(details: dict[str, Any] | None) -> list[str]:
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Print the queued posts instead of sending them.")
 @click.option("--limit", type=int, help="Send at most this many posts.")
+@click.option(
+    "--backlog",
+    "backlog",
+    metavar="CHANNEL|all",
+    help="Also post what is held: a channel's backlog (decrees flagged before it was added) "
+    "and what --no-publish recorded.",
+)
 @_common
-def publish(settings: Settings, dry_run: bool, limit: int | None) -> None:
+def publish(settings: Settings, dry_run: bool, limit: int | None, backlog: str | None) -> None:
     """Send everything waiting in the outbox now, even posts in their backoff after a failure."""
     from attrap.pipeline import Attrap
 
     app = Attrap(settings)
     try:
+        if backlog is not None:
+            known = [*app.publisher.channels, "dry-run"]
+            if backlog != "all" and backlog not in known:
+                message = f"no channel {backlog!r} (known: {', '.join(known)}, all)"
+                raise click.BadParameter(message, param_hint="--backlog")
+            released = app.store.release_held(None if backlog == "all" else backlog)
+            click.echo(f"{released} held post(s) released")
         report = app.publish(dry_run=dry_run, limit=limit, show=_show_post, flush=True)
         _print_publish(app, report, dry_run)
     finally:
         app.close()
+
+
+@main.command()
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
+@click.option("--since", help="Only recueils published on or after YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def reclassify(settings: Settings, source_ids: tuple[str, ...], since: str | None, as_json: bool) -> None:
+    """Read the stored recueils again with the current rules (after a change in patterns/).
+
+    Nothing already posted is posted again or forgotten: a decree flagged only now is queued
+    once (sent by the next publishing pass), one no longer flagged keeps its posts and is listed.
+    """
+    from attrap.pipeline import Attrap
+
+    unknown = [i for i in source_ids if i not in registry()]
+    if unknown:
+        raise click.UsageError(f"unknown source(s): {', '.join(unknown)}")
+    since_date = _since(since)
+    app = Attrap(settings)
+    try:
+        r = app.reclassify(source_ids=list(source_ids) or None, since=since_date)
+        now = app.store.decree_summaries(r.newly_flagged)
+        gone = app.store.decree_summaries(r.unflagged)
+    finally:
+        app.close()
+    describe = lambda rows: [  # noqa: E731
+        {"link": link, "title": title, "categories": cats, "posts": posts}
+        for link, title, cats, posts in rows
+    ]
+    if as_json:
+        _dump(
+            {
+                "read": r.read,
+                "posts_queued": r.posts_queued,
+                "newly_flagged": describe(now),
+                "no_longer_flagged": describe(gone),
+                "to_fetch_again": r.refetch,
+                "errors": r.errors,
+            }
+        )
+    else:
+        click.echo(
+            f"reclassify: {r.read} recueil(s) read again, {len(now)} decree(s) flagged now, "
+            f"{len(gone)} no longer flagged, {r.posts_queued} post(s) queued"
+        )
+        for link, title, cats, _posts in now:
+            click.echo(f"  now flagged [{', '.join(cats)}] {title}\n      {link}")
+        for link, title, _cats, posts in gone:
+            click.echo(f"  no longer flagged (posts kept: {posts or 'none'}) {title}\n      {link}")
+        for url in r.refetch:
+            click.echo(f"  file not kept, read again by the next scan: {url}")
+        for e in r.errors:
+            click.echo(f"  error: {e}")
+    if r.errors:
+        sys.exit(1)
 
 
 @main.command()

@@ -43,8 +43,8 @@ _NOT_XML = regex.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]
 #: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _WORD = regex.compile(r"\w+")
-#: a decree is flagged when its JSON list of categories holds a string
-_FLAGGED = cast(DecreeRow.categories, String).like('%"%')
+#: a decree is shown when the current rules flag it
+_FLAGGED = DecreeRow.flagged
 #: the columns of the CSV export, in order
 CSV_COLUMNS = (
     "id", "uid", "source_id", "prefecture", "department", "categories", "title", "number", "signed_on",

@@ -1,10 +1,10 @@
 """HTTP for every scraper: polite, bounded, and kept on the source's own hosts.
 
 Politeness lives here, never in a scraper: one request at a time per host with a delay between
-them, robots.txt honoured, an honest User-Agent, timeouts, bounded retries honouring
-Retry-After on 429 and 503, a size cap on every body, and redirects that may not leave the
-source's hosts. A PDF download that is not a PDF (an HTML error page, an anti-bot challenge)
-is an error, never a document.
+them (across processes and machines too, through the database: attrap.politeness), robots.txt
+honoured, an honest User-Agent, timeouts, bounded retries honouring Retry-After on 429 and 503,
+a size cap on every body, and redirects that may not leave the source's hosts. A PDF download
+that is not a PDF (an HTML error page, an anti-bot challenge) is an error, never a document.
 
 Listing pages are fetched conditionally: the ETag and Last-Modified of each page are kept by a
 :class:`ValidatorStore` (the database, across runs), sent back as If-None-Match and
@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.robotparser
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +45,20 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_WAIT = 120.0
 
 
+class Throttle(Protocol):
+    """Spaces the requests to a host. The Fetcher, for each request, holds ``lock(host)`` and
+    calls ``wait(host, delay)`` before it and ``done(host)`` after it (even when it failed)."""
+
+    def lock(self, host: str) -> AbstractContextManager[object]: ...
+
+    def wait(self, host: str, delay: float) -> None: ...
+
+    def done(self, host: str) -> None: ...
+
+
 class HostThrottle:
-    """One request at a time per host, ``delay`` seconds apart, shared by every crawl."""
+    """One request at a time per host, ``delay`` seconds apart, shared by every crawl of this
+    process (attrap.politeness.DatabaseThrottle extends it to every process on one database)."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
@@ -125,7 +138,7 @@ class Fetcher:
         timeout: float = 30.0,
         max_retries: int = 3,
         backoff: float = 2.0,
-        throttle: HostThrottle = THROTTLE,
+        throttle: Throttle = THROTTLE,
         transport: httpx.BaseTransport | None = None,
         validators: ValidatorStore | None = None,
     ):

@@ -8,7 +8,9 @@ the access token never appears in an error, a repr or a log line.
 from __future__ import annotations
 
 import time
+from collections.abc import Container
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from attrap.errors import PublishError
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 # (scan --dry-run, classify, status, export, serve) would pay for.
 
 DEFAULT_MAX_CHARACTERS = 500
+#: pages of 40 statuses searched for one post, at most (an hour of a busy account is one or two)
+MAX_RECONCILE_PAGES = 50
 
 
 class RetryablePublishError(PublishError):
@@ -126,8 +130,34 @@ class MastodonChannel:
         )
         return Sent(status_id=str(status["id"]), url=str(status.get("url") or status.get("uri") or ""))
 
-    def recent_statuses(self, limit: int = 40) -> list[tuple[str, str, str]]:
-        """(id, url, text) of the account's own latest statuses, newest first."""
+    def find_status(self, link: str, *, since: datetime, exclude: Container[str] = ()) -> Sent | None:
+        """The account's own status made since ``since`` that links to exactly ``link``, and
+        whose URL is not in ``exclude``; None when there is none.
+
+        Pages through every status since then (Mastodon.py turns the date into a snowflake
+        id for ``min_id``), oldest page first, not only the latest few.
+        """
         me = self._call("verify credentials", self.api.account_verify_credentials)
-        statuses = self._call("list statuses", self.api.account_statuses, me["id"], limit=limit)
-        return [(str(s["id"]), str(s.get("url") or ""), str(s.get("content") or "")) for s in statuses]
+        min_id: Any = since
+        for _ in range(MAX_RECONCILE_PAGES):
+            page = self._call("list statuses", self.api.account_statuses, me["id"], min_id=min_id, limit=40)
+            if not page:
+                return None
+            for status in page:
+                url = str(status.get("url") or status.get("uri") or "")
+                if url not in exclude and link in _links(str(status.get("content") or "")):
+                    return Sent(status_id=str(status["id"]), url=url)
+            min_id = max((s["id"] for s in page), key=lambda i: int(i))
+        raise RetryablePublishError(
+            f"Mastodon {self.name}: over {MAX_RECONCILE_PAGES} pages of statuses to search"
+        )
+
+
+def _links(content: str) -> set[str]:
+    """Every link a status's HTML holds, as its href and as text (exact strings, unescaped)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content, "html.parser")
+    found = {str(a["href"]) for a in soup.find_all("a", href=True)}
+    found.update(w for w in soup.get_text(" ").split() if "://" in w)
+    return found

@@ -11,11 +11,11 @@ import resource
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from attrap import extract, logs, sandbox, split
+from attrap import extract, faults, logs, sandbox, split
 from attrap.classify import Ruleset, load_rules
 from attrap.config import Settings
 from attrap.details import extract_details
@@ -24,6 +24,7 @@ from attrap.errors import AttrapError
 from attrap.fetch import Download, Fetcher
 from attrap.logs import event
 from attrap.model import ClassifiedDecree, Decree
+from attrap.politeness import DatabaseThrottle
 from attrap.publish import Publisher, PublishReport
 from attrap.sandbox import ReaderPool
 from attrap.sources import Source, registry
@@ -93,13 +94,20 @@ class Attrap:
         instead of being read here. Downloads always happen here, one at a time per source.
         """
         report = ScanReport(source.id)
-        run_id = self.store.start_run(source.id)
+        try:
+            run_id = self.store.start_run(source.id)
+        except Exception as exc:  # noqa: BLE001 - the database is unreachable: nothing to record in
+            report.outcome = "error"
+            report.errors.append(f"the run could not be started: {type(exc).__name__}: {exc}"[:500])
+            log.error("%s: the run could not be started: %s", source.id, exc)
+            return report
         fetcher = Fetcher(
             source_id=source.id,
             allowed_hosts=source.hosts,
             user_agent=self.settings.user_agent,
             delay=self.settings.request_delay,
             validators=self.store,
+            throttle=DatabaseThrottle(self.store.engine),
         )
         try:
             crawl = engine_for(source).discover(source, fetcher, since=since)
@@ -130,19 +138,28 @@ class Attrap:
             report.outcome = "error"
             report.errors.append(str(exc))
             log.error("%s", exc)
+        except Exception as exc:  # noqa: BLE001 - a bug in a scraper, a lost database: recorded, others go on
+            report.outcome = "error"
+            report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+            log.exception("%s: the crawl failed", source.id)
         finally:
             report.pages_fetched = fetcher.requests
             fetcher.close()
-            self.store.finish_run(
-                run_id,
-                outcome=report.outcome,
-                error="; ".join(report.errors[:5]) or None,
-                pages_fetched=report.pages_fetched,
-                pdfs_found=report.pdfs_found,
-                pdfs_new=report.pdfs_new,
-                listing_links=report.listing_links,
-                errors=len(report.errors),
-            )
+            try:
+                self.store.finish_run(
+                    run_id,
+                    outcome=report.outcome,
+                    error="; ".join(report.errors[:5]) or None,
+                    pages_fetched=report.pages_fetched,
+                    pdfs_found=report.pdfs_found,
+                    pdfs_new=report.pdfs_new,
+                    listing_links=report.listing_links,
+                    errors=len(report.errors),
+                )
+            except Exception as exc:  # noqa: BLE001 - the database is gone: the run stays "running"
+                report.outcome = "error"
+                report.errors.append(f"the run could not be recorded: {type(exc).__name__}: {exc}"[:500])
+                log.error("%s: the run could not be recorded: %s", source.id, exc)
             event(
                 log,
                 logging.INFO if report.outcome == "ok" else logging.WARNING,
@@ -239,21 +256,30 @@ class Attrap:
         hold_posts: bool,
         dry_run: bool,
     ) -> None:
-        """Classify what a reader returned, store it, queue posts for what is flagged."""
+        """Classify what a reader returned; store it and the posts of what is flagged, in one
+        transaction."""
         try:
             doc = result()
             decrees = classify_all(doc.decrees, self.ruleset)
         except AttrapError as exc:
             self._failed(recueil_id, url, source, report, exc)
             return
-        flagged_ids = self.store.save_processed(
+        except Exception as exc:  # noqa: BLE001 - a bug in a rule or the reader: this recueil fails, others go on
+            log.exception("%s: reading %s failed", source.id, url)
+            self._failed(recueil_id, url, source, report, AttrapError(f"{type(exc).__name__}: {exc}"[:500]))
+            return
+        faults.point("read")
+        saved = self.store.save_processed(
             recueil_id,
             decrees,
             sha256=dl.sha256,
             size=dl.size,
             page_count=doc.page_count,
             pdf_created_at=doc.created,
+            routes=self.publisher.routes(dry_run=dry_run),
+            hold=hold_posts,
         )
+        faults.point("stored")
         report.processed += 1
         flagged = sum(1 for cd in decrees if cd.categories)
         event(
@@ -271,8 +297,52 @@ class Attrap:
                 report.flagged.append(
                     FlaggedDecree(cd.decree.title, cd.categories, f"{url}#page={cd.decree.first_page}")
                 )
-        if flagged_ids:
-            report.posts_queued += self.publisher.queue(flagged_ids, hold=hold_posts, dry_run=dry_run)
+        report.posts_queued += saved.posts_queued
+
+    # -- stored recueils under the current rules ---------------------------------------------
+    def reclassify(
+        self, *, source_ids: Sequence[str] | None = None, since: date | None = None
+    ) -> ReclassifyReport:
+        """Read the stored recueils again (their PDFs kept in the data dir) with the current
+        rules and store what they say now. Nothing posted is deleted or posted again: a decree
+        flagged only now gets its posts queued once, a decree no longer flagged keeps its posts
+        and is reported. A recueil whose file is gone is handed back to the next crawl."""
+        report = ReclassifyReport()
+        recueils = self.store.processed_recueils(source_ids=source_ids, since=since)
+        routes = self.publisher.routes()
+        with ReaderPool(
+            self.settings.workers, timeout=self.settings.read_timeout, memory_mb=self.settings.read_memory_mb
+        ) as pool:
+            reading: dict[Future, Any] = {}
+            for rec in recueils:
+                path = self.settings.pdf_dir / rec.source_id / f"{rec.sha256}.pdf"
+                if not rec.sha256 or not path.is_file():
+                    self.store.set_recueil_status(rec.id, "discovered")
+                    report.refetch.append(rec.url)
+                    continue
+                reading[pool.submit(read_decrees, path, label=rec.url)] = (rec, path)
+            for done in as_completed(list(reading)):
+                rec, path = reading.pop(done)
+                try:
+                    doc = done.result()
+                    decrees = classify_all(doc.decrees, self.ruleset)
+                except Exception as exc:  # noqa: BLE001 - this recueil keeps what it had; the others go on
+                    report.errors.append(f"{rec.url}: {type(exc).__name__}: {exc}"[:500])
+                    continue
+                saved = self.store.save_processed(
+                    rec.id,
+                    decrees,
+                    sha256=rec.sha256,
+                    size=rec.size or path.stat().st_size,
+                    page_count=doc.page_count,
+                    pdf_created_at=doc.created,
+                    routes=routes,
+                )
+                report.read += 1
+                report.posts_queued += saved.posts_queued
+                report.newly_flagged += saved.newly_flagged
+                report.unflagged += saved.unflagged
+        return report
 
     # -- files ------------------------------------------------------------------------------
     def read(self, path: Path) -> list[ClassifiedDecree]:
@@ -305,10 +375,31 @@ class Attrap:
         flush: bool = False,
         only: str | None = None,
     ) -> PublishReport:
+        """One publishing pass: the sweep (a post for every flagged decree that lacks one, stuck
+        recueils back in the queue), then what is due."""
+        self.publisher.sweep(stuck_after=self.stuck_after)
         return self.publisher.flush(dry_run=dry_run, limit=limit, show=show, flush=flush, only=only)
+
+    @property
+    def stuck_after(self) -> timedelta:
+        """A recueil queued or being read for longer than this was lost (a dead worker's job)."""
+        return timedelta(seconds=2 * self.settings.read_timeout + 600)
 
     def status(self, source_ids: Sequence[str] | None = None):
         return self.store.source_status(list(source_ids or self.sources))
+
+
+@dataclass
+class ReclassifyReport:
+    """What :meth:`Attrap.reclassify` did: recueils read again, decrees flagged now and no
+    longer (database ids), posts queued, recueils left to the next crawl, errors."""
+
+    read: int = 0
+    newly_flagged: list[int] = field(default_factory=list)
+    unflagged: list[int] = field(default_factory=list)
+    posts_queued: int = 0
+    refetch: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -323,7 +414,10 @@ class ReadDocument:
 
 
 def read_decrees(path: Path) -> ReadDocument:
-    """Extract and split one PDF or text file (runs in a reader process: see attrap.sandbox)."""
+    """Extract and split one PDF or text file (runs in a reader process: see attrap.sandbox).
+
+    Reading keeps to that process's time limit, the sandbox's timeout (ATTRAP_READ_TIMEOUT):
+    past it, it stops with the page it reached (:func:`attrap.extract.extract_pages`)."""
     pages = extract.read_document(path)
     created = extract.pdf_creation_date(path) if path.suffix.lower() != ".txt" else None
     decrees = split.split_decrees(pages)
@@ -334,7 +428,8 @@ def read_decrees(path: Path) -> ReadDocument:
 def read_and_classify(
     path: Path, ruleset: Ruleset, settings: Settings | None = None
 ) -> list[ClassifiedDecree]:
-    """Extract, split and classify one local PDF or text file, read in a bounded child process."""
+    """Extract, split and classify one local PDF or text file, read in a bounded child process
+    (time limit: ``settings.read_timeout``, ATTRAP_READ_TIMEOUT; without settings, its default)."""
     kw = {"timeout": settings.read_timeout, "memory_mb": settings.read_memory_mb} if settings else {}
     doc = sandbox.run(read_decrees, Path(path), label=str(path), **kw)
     return classify_all(doc.decrees, ruleset)

@@ -11,12 +11,15 @@ for a real channel stay queued through a dry run and are sent by the next real o
 
 from __future__ import annotations
 
-import html
 import logging
-from collections.abc import Callable, Sequence
+import os
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from pathlib import Path
 
+from attrap import faults
 from attrap.classify import Ruleset
 from attrap.config import Settings
 from attrap.details import assess, load_windows
@@ -25,7 +28,7 @@ from attrap.logs import event
 from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.render import render_post
 from attrap.sources import Source
-from attrap.store import Post, Store, utcnow
+from attrap.store import Post, Route, Store, _aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,54 @@ DRY_RUN = "dry-run"
 DEFAULT_MAX_CHARACTERS = 500
 #: retries of a post before it is marked failed
 MAX_POST_ATTEMPTS = 8
-#: Mastodon keeps an Idempotency-Key about an hour; a post "sending" for longer than this is
-#: looked for among the account's statuses before it is sent again
+#: Mastodon keeps an Idempotency-Key about an hour; a post first sent longer ago than this and
+#: not known posted is looked for on the account before it is sent again
 IDEMPOTENCY_WINDOW = timedelta(minutes=50)
+#: how far before its first send a post's status is looked for (clocks differ)
+RECONCILE_MARGIN = timedelta(minutes=10)
+#: a post claimed by a sender on another machine is taken back after this long (a send takes
+#: at most the client's 30 s timeout; on this machine a dead sender is seen at once)
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of process ``pid`` (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+#: who claims posts from this process: host, pid and the process's start time
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid()) or 0}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """False when ``owner`` is a process of this machine that is gone; True when it lives or
+    is on another machine (its claim then ends with the lease)."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    now = _process_start(int(pid))
+    if now is not None:
+        return now == start
+    if Path("/proc/self/stat").exists():  # Linux, and that process is gone
+        return False
+    return _pid_exists(int(pid))
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -60,7 +108,7 @@ class Publisher:
         self.windows = load_windows()
         self.channels: dict[str, MastodonChannel] = {}
         #: per channel: the categories it posts, and the sources it posts from (None: all)
-        self.routes: dict[str, tuple[list[str], set[str] | None]] = {}
+        self.routes_by_channel: dict[str, tuple[list[str], set[str] | None]] = {}
         for m in settings.channels:
             self.channels[m.name] = MastodonChannel(
                 m.api_base_url, m.access_token, visibility=m.visibility, name=m.name
@@ -72,19 +120,34 @@ class Publisher:
             sources_ok = None
             if m.departments is not None:
                 sources_ok = {s.id for s in sources.values() if s.department in m.departments}
-            self.routes[m.name] = (cats, sources_ok)
+            self.routes_by_channel[m.name] = (cats, sources_ok)
 
     @property
     def is_dry_run(self) -> bool:
         return not self.channels
 
-    def queue(self, decree_ids: Sequence[int], *, hold: bool = False, dry_run: bool = False) -> int:
-        """Put the flagged decrees' posts in the outbox; ``hold`` records them unposted."""
-        added = 0
-        for name, (categories, source_ids) in self.routes.items():
-            added += self.store.queue_posts(decree_ids, name, categories, hold=hold, source_ids=source_ids)
+    def routes(self, *, dry_run: bool = False) -> list[Route]:
+        """Where flagged decrees are posted: every channel, and the dry-run one when nothing
+        is sent (no credentials, or ``dry_run``)."""
+        out = [
+            Route(name, tuple(cats), None if ids is None else frozenset(ids))
+            for name, (cats, ids) in self.routes_by_channel.items()
+        ]
         if dry_run or self.is_dry_run:
-            added += self.store.queue_posts(decree_ids, DRY_RUN, self.categories, hold=hold)
+            out.append(Route(DRY_RUN, tuple(self.categories)))
+        return out
+
+    def sweep(self, *, stuck_after: timedelta) -> int:
+        """Run with each publishing pass: queue what has no post yet, put stuck recueils back."""
+        routes = self.routes()
+        self.store.register_channels([r.channel for r in routes])
+        added = self.store.queue_missing(routes)
+        if added:
+            reason = "flagged decrees without a post"
+            event(log, logging.WARNING, "publish", "swept", queued=added, reason=reason)
+        for url in self.store.requeue_stuck(stuck_after):
+            reason = f"left queued or reading over {stuck_after}"
+            event(log, logging.WARNING, "publish", "requeued", url, reason=reason)
         return added
 
     def flush(
@@ -99,11 +162,14 @@ class Publisher:
         """Send what is due (at most ``limit`` posts); with ``dry_run``, only show it.
 
         ``flush`` sends everything waiting, even posts still in their backoff after a failure;
-        ``only`` names the one channel to publish (a worker's job).
+        ``only`` names the one channel to publish (a worker's job). Each post is claimed
+        atomically before it is sent, so publishers running at once never send one twice.
         """
         report = PublishReport()
         show = show or (lambda channel, text: log.info("[%s] %s", channel, text))
         for post in self.store.due_posts(DRY_RUN, limit=limit) if only in (None, DRY_RUN) else ():
+            if self._claim(post) is None:
+                continue
             show(DRY_RUN, self._render(post.id, DEFAULT_MAX_CHARACTERS))
             self.store.update_post(post.id, status="posted", text=None, attempts=post.attempts + 1)
             report.shown += 1
@@ -114,60 +180,80 @@ class Publisher:
             if remaining == 0:
                 break
             for post in self.store.due_posts(name, limit=remaining, flush=flush):
-                try:
-                    text = self._render(post.id, channel.max_characters())
-                except PublishError as exc:
-                    self._retry(post.id, post.attempts, exc, report)
-                    continue
                 if dry_run:
-                    show(name, text)
+                    show(name, self._render(post.id, channel.max_characters()))
                     report.shown += 1
                     continue
-                if post.status == "sending" and utcnow() - _aware(post.updated_at) > IDEMPOTENCY_WINDOW:
-                    if self._reconcile(post, channel, text, report):
-                        continue
-                self.store.update_post(post.id, status="sending", text=text)
-                try:
-                    sent = channel.post(text, idempotency_key=post.idempotency_key)
-                except RetryablePublishError as exc:
-                    self._retry(post.id, post.attempts, exc, report)
-                    continue
-                except PublishError as exc:
-                    self.store.update_post(
-                        post.id, status="failed", error=str(exc), attempts=post.attempts + 1
-                    )
-                    report.failed += 1
-                    report.errors.append(str(exc))
-                    event(log, logging.WARNING, f"channel:{name}", "failed", post=post.id, error=exc)
-                    continue
-                self.store.update_post(
-                    post.id,
-                    status="posted",
-                    status_id=sent.status_id,
-                    status_url=sent.url,
-                    error=None,
-                    attempts=post.attempts + 1,
-                )
-                report.posted += 1
-                event(log, logging.INFO, f"channel:{name}", "posted", sent.url, post=post.id)
+                self._send(post, channel, report)
         return report
 
-    def _reconcile(self, post: Post, channel: MastodonChannel, text: str, report: PublishReport) -> bool:
-        """A post left "sending" past the key's lifetime: was it published before the crash?"""
-        link = next((w for w in text.split() if "#page=" in w), None)
+    def _claim(self, post: Post) -> Post | None:
+        """The post, now ours to send; None when a live sender holds it."""
+        dead = post.claimed_by if post.status == "sending" and not owner_alive(post.claimed_by) else None
+        return self.store.claim_post(post.id, OWNER, lease=CLAIM_LEASE, dead_owner=dead)
+
+    def _send(self, queued: Post, channel: MastodonChannel, report: PublishReport) -> None:
+        post = self._claim(queued)
+        if post is None:
+            return
+        name = post.channel
+        faults.point("claimed")
         try:
-            recent = channel.recent_statuses(limit=40)
+            text = self._render(post.id, channel.max_characters())
+        except PublishError as exc:
+            self._retry(post.id, post.attempts, exc, report)
+            return
+        if post.first_sent_at and utcnow() - _aware(post.first_sent_at) > IDEMPOTENCY_WINDOW:
+            # the server may have forgotten the key: was it published before?
+            if self._reconcile(post, channel, report):
+                return
+            self.store.update_post(post.id, status="sending", first_sent_at=None)
+        self.store.sending(post.id, text)
+        try:
+            sent = channel.post(text, idempotency_key=post.idempotency_key)
+        except RetryablePublishError as exc:
+            self._retry(post.id, post.attempts, exc, report)
+            return
+        except PublishError as exc:
+            self.store.update_post(post.id, status="failed", error=str(exc), attempts=post.attempts + 1)
+            report.failed += 1
+            report.errors.append(str(exc))
+            event(log, logging.WARNING, f"channel:{name}", "failed", post=post.id, error=exc)
+            return
+        faults.point("sent")
+        self.store.update_post(
+            post.id,
+            status="posted",
+            status_id=sent.status_id,
+            status_url=sent.url,
+            error=None,
+            attempts=post.attempts + 1,
+        )
+        report.posted += 1
+        event(log, logging.INFO, f"channel:{name}", "posted", sent.url, post=post.id)
+
+    def _reconcile(self, post: Post, channel: MastodonChannel, report: PublishReport) -> bool:
+        """A post first sent longer ago than the key's lifetime and not known posted: look for
+        it on the account, by its link (the decree's exact page: its identity), among the
+        statuses made since it was first sent that no other post took as its own."""
+        link = self.store.alert_for(post.id, self.names, self.departments).url
+        assert post.first_sent_at is not None
+        try:
+            found = channel.find_status(
+                link,
+                since=_aware(post.first_sent_at) - RECONCILE_MARGIN,
+                exclude=self.store.posted_status_urls(),
+            )
         except PublishError as exc:
             self._retry(post.id, post.attempts, exc, report)
             return True
-        for status_id, url, content in recent:
-            if link and (link in content or html.escape(link) in content):
-                self.store.update_post(
-                    post.id, status="posted", status_id=status_id, status_url=url, error=None
-                )
-                event(log, logging.INFO, f"channel:{post.channel}", "already-posted", url, post=post.id)
-                return True
-        return False
+        if found is None:
+            return False
+        self.store.update_post(
+            post.id, status="posted", status_id=found.status_id, status_url=found.url, error=None
+        )
+        event(log, logging.INFO, f"channel:{post.channel}", "already-posted", found.url, post=post.id)
+        return True
 
     def _render(self, post_id: int, max_characters: int) -> str:
         alert = self.store.alert_for(post_id, self.names, self.departments)
@@ -196,11 +282,6 @@ class Publisher:
         report.errors.append(str(exc))
         outcome = "failed" if attempts + 1 >= MAX_POST_ATTEMPTS else "retrying"
         event(log, logging.WARNING, "publish", outcome, post=post_id, error=exc)
-
-
-def _aware(when: datetime) -> datetime:
-    """SQLite gives back naive datetimes; ours are all UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 __all__ = ["DRY_RUN", "PublishReport", "Publisher", "utcnow"]

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import regex
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -38,10 +39,21 @@ from sqlalchemy import (
     select,
     table,
     text,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    contains_eager,
+    defer,
+    mapped_column,
+    relationship,
+    validates,
+)
 
 from attrap.health import assess
 from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink, Validator
@@ -51,7 +63,7 @@ log = logging.getLogger(__name__)
 #: PostgreSQL advisory lock key held while migrating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
 #: the schema version this code needs (the newest migration in attrap/migrations/versions)
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0006"
 # PostgreSQL full-text search: a French tsvector of the lower-cased, accent-folded title and text
 # (translate() is immutable, so it can be indexed; unaccent() is not, and needs an extension).
 _ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa"
@@ -100,8 +112,11 @@ class Recueil(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     published: Mapped[date | None] = mapped_column(Date)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: discovered, processed, failed (retried until attempts reaches MAX_ATTEMPTS)
+    #: discovered, queued (handed to a worker), reading (a worker has it), processed, failed
+    #: (retried until attempts reaches MAX_ATTEMPTS)
     status: Mapped[str] = mapped_column(String(16), default="discovered", index=True)
+    #: when ``status`` last changed: a recueil queued or reading for too long is put back
+    status_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -130,6 +145,12 @@ class DecreeRow(Base):
     signatory: Mapped[str | None] = mapped_column(Text)
     #: sorted category ids, e.g. ["drone"]; empty when nothing fired
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: whether ``categories`` holds one (indexed: counts and lists never read the JSON)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    #: when a reading first flagged it (posts for a channel added later are held before that)
+    flagged_at: Mapped[datetime | None]
+    #: set when a re-read of its recueil no longer finds it; kept because it was posted
+    superseded_at: Mapped[datetime | None]
     #: [{"rule", "category", "page", "excerpt"}]
     matches: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     text: Mapped[str] = mapped_column(Text, default="")
@@ -138,6 +159,12 @@ class DecreeRow(Base):
     #: what a flagged decree authorises, where and when (attrap.details), as JSON
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recueil: Mapped[Recueil] = relationship(back_populates="decrees")
+
+    @validates("categories")
+    def _flag(self, _key: str, categories: list[str]) -> list[str]:
+        """``flagged`` follows ``categories``, whoever sets them."""
+        self.flagged = bool(categories)
+        return categories
 
     @property
     def link(self) -> str:
@@ -165,7 +192,48 @@ class Post(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     next_attempt_at: Mapped[datetime | None]
+    #: who holds the post while sending it (host:pid:start), since when
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None]
+    #: when it was first handed to the server: past the Idempotency-Key's lifetime, the account
+    #: is searched for it before it is sent again
+    first_sent_at: Mapped[datetime | None]
     decree: Mapped[DecreeRow] = relationship()
+
+
+class Channel(Base):
+    """A channel this database has posted to, and since when (its backlog is held)."""
+
+    __tablename__ = "channels"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which flagged decrees a channel posts: its categories (in order of preference) and,
+    when set, only those of these sources."""
+
+    channel: str
+    categories: tuple[str, ...]
+    source_ids: frozenset[str] | None = None
+
+    def category_for(self, decree: DecreeRow) -> str | None:
+        if self.source_ids is not None and decree.recueil.source_id not in self.source_ids:
+            return None
+        return next((c for c in self.categories if c in decree.categories), None)
+
+
+@dataclass
+class Saved:
+    """What storing a recueil's reading did."""
+
+    flagged_ids: list[int]
+    posts_queued: int = 0
+    #: decrees flagged by this reading that were not before (a re-read under new rules)
+    newly_flagged: list[int] = field(default_factory=list)
+    #: decrees flagged before, not any more (their posts stay as they are)
+    unflagged: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -185,9 +253,10 @@ class SourceStatus:
     posts_waiting_reason: str | None = None
 
 
-def idempotency_key(decree_id: int, url: str, first_page: int, channel: str) -> str:
-    """Stable across retries and restarts: derived from the decree and the channel."""
-    raw = f"{url}#page={first_page}|{channel}|{decree_id}"
+def idempotency_key(url: str, first_page: int, channel: str) -> str:
+    """Stable across retries, restarts and re-readings: derived from what the decree is (its
+    recueil's URL and first page) and the channel, never from a database id."""
+    raw = f"{url}#page={first_page}|{channel}"
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
@@ -273,14 +342,20 @@ class Store:
             return set(s.scalars(select(Recueil.url).where(Recueil.source_id == source_id)))
 
     def add_recueil(self, link: RecueilLink) -> Recueil:
+        """Record a discovered recueil, once: two crawls discovering it at once both get it."""
+        values = {
+            "source_id": link.source_id,
+            "url": link.url,
+            "title": link.title,
+            "published": link.published,
+            "first_seen_at": utcnow(),
+            "status": "discovered",
+            "status_at": utcnow(),
+            "attempts": 0,
+        }
         with self.session() as s:
-            existing = s.scalar(select(Recueil).where(Recueil.url == link.url))
-            if existing:
-                return existing
-            rec = Recueil(source_id=link.source_id, url=link.url, title=link.title, published=link.published)
-            s.add(rec)
-            s.flush()
-            return rec
+            self._insert_ignore(s, Recueil, values)
+            return s.scalars(select(Recueil).where(Recueil.url == link.url)).one()
 
     def pending_recueils(self, source_id: str, *, now: datetime | None = None) -> list[Recueil]:
         """Recueils to (re)process: new ones, and failed ones with attempts left."""
@@ -292,10 +367,36 @@ class Store:
             )
             return list(s.scalars(q.order_by(Recueil.published.desc(), Recueil.id)))
 
-    def recueil_queued(self, recueil_id: int) -> None:
-        """Downloaded and handed to a worker to read (attrap.tasks): not pending any more."""
+    def set_recueil_status(self, recueil_id: int, status: str) -> None:
+        """``queued``: downloaded and handed to a worker (attrap.tasks); ``reading``: a worker
+        reads it; ``discovered``: to be read again by the next crawl."""
         with self.session() as s:
-            s.get_one(Recueil, recueil_id).status = "queued"
+            rec = s.get_one(Recueil, recueil_id)
+            rec.status, rec.status_at = status, utcnow()
+
+    def processed_recueils(
+        self, *, source_ids: Sequence[str] | None = None, since: date | None = None
+    ) -> list[Recueil]:
+        """The recueils read and stored (of these sources, published since that day)."""
+        with self.session() as s:
+            q = select(Recueil).where(Recueil.status == "processed")
+            if source_ids:
+                q = q.where(Recueil.source_id.in_(list(source_ids)))
+            if since:
+                q = q.where(Recueil.published >= since)
+            return list(s.scalars(q.order_by(Recueil.id)))
+
+    def decree_summaries(self, decree_ids: Sequence[int]) -> list[tuple[str, str, list[str], str]]:
+        """(link, title, categories, post statuses joined) of these decrees, for reports."""
+        with self.session() as s:
+            q = select(DecreeRow).where(DecreeRow.id.in_(list(decree_ids))).order_by(DecreeRow.id)
+            rows = s.scalars(q)
+            out = []
+            for d in rows:
+                posts = s.scalars(select(Post).where(Post.decree_id == d.id).order_by(Post.id))
+                said = ", ".join(f"{p.channel}: {p.status}" for p in posts)
+                out.append((d.link, d.title, list(d.categories), said))
+            return out
 
     def recueil_processed(self, recueil_id: int) -> bool:
         with self.session() as s:
@@ -304,7 +405,7 @@ class Store:
     def recueil_failed(self, recueil_id: int, reason: str) -> None:
         with self.session() as s:
             rec = s.get_one(Recueil, recueil_id)
-            rec.status = "failed"
+            rec.status, rec.status_at = "failed", utcnow()
             rec.attempts += 1
             rec.error = reason
 
@@ -317,75 +418,164 @@ class Store:
         size: int,
         page_count: int,
         pdf_created_at: datetime | None,
-    ) -> list[int]:
-        """Store the decrees read in a recueil; returns the ids of those flagged."""
-        with self.session() as s:
-            rec = s.get_one(Recueil, recueil_id)
-            rec.decrees.clear()
-            s.flush()
-            rows = []
-            for cd in decrees:
-                d = cd.decree
-                row = DecreeRow(
-                    first_page=d.first_page,
-                    last_page=d.last_page,
-                    title=d.title,
-                    number=d.number,
-                    signed_on=d.signed_on,
-                    signatory=d.signatory,
-                    categories=list(cd.categories),
-                    matches=[m.__dict__ for m in cd.matches],
-                    text=d.text,
-                    ocr_pages=d.ocr_pages,
-                    details=cd.details.to_json() if cd.details else None,
-                )
-                rec.decrees.append(row)
-                rows.append(row)
-            rec.status, rec.error, rec.attempts = "processed", None, rec.attempts + 1
-            rec.sha256, rec.size, rec.page_count = sha256, size, page_count
-            rec.pdf_created_at, rec.processed_at = pdf_created_at, utcnow()
-            s.flush()
-            return [r.id for r in rows if r.categories]
+        routes: Sequence[Route] = (),
+        hold: bool = False,
+    ) -> Saved:
+        """Store the decrees read in a recueil and, in the same transaction, the outbox posts of
+        those flagged (one per decree and route, ever): a crash leaves both or neither.
+
+        A decree is known by its first page: read again (new rules, a retry), its row is updated
+        in place, so its posts stay what they were; a decree no longer found is kept when it has
+        posts (``superseded_at``) and dropped otherwise.
+        """
+        for attempt in range(3):
+            try:
+                with self.session() as s:
+                    file = {"sha256": sha256, "size": size, "page_count": page_count}
+                    file["pdf_created_at"] = pdf_created_at
+                    return self._save(s, recueil_id, decrees, routes, hold, file)
+            except IntegrityError:  # another process stored the same recueil meanwhile
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save(
+        self,
+        s: Session,
+        recueil_id: int,
+        decrees: Sequence[ClassifiedDecree],
+        routes: Sequence[Route],
+        hold: bool,
+        file: dict[str, Any],
+    ) -> Saved:
+        now = utcnow()
+        rec = s.get_one(Recueil, recueil_id, with_for_update=self.engine.dialect.name == "postgresql")
+        existing = {d.first_page: d for d in rec.decrees}
+        saved = Saved(flagged_ids=[])
+        rows: list[DecreeRow] = []
+        for cd in decrees:
+            d = cd.decree
+            row = existing.pop(d.first_page, None)
+            if row is None:
+                row = DecreeRow(first_page=d.first_page, recueil=rec)
+                s.add(row)
+            was_flagged = bool(row.flagged)
+            row.last_page, row.title, row.number = d.last_page, d.title, d.number
+            row.signed_on, row.signatory = d.signed_on, d.signatory
+            row.text, row.ocr_pages = d.text, d.ocr_pages
+            row.categories = list(cd.categories)  # and row.flagged
+            row.matches = [m.__dict__ for m in cd.matches]
+            row.details = cd.details.to_json() if cd.details else None
+            row.superseded_at = None
+            if row.flagged and row.flagged_at is None:
+                row.flagged_at = now
+            rows.append(row)
+            if row.flagged and not was_flagged and row.id is not None:
+                saved.newly_flagged.append(row.id)
+            if was_flagged and not row.flagged:
+                saved.unflagged.append(row.id)
+        for row in existing.values():  # not in this reading
+            if s.scalar(select(Post.id).where(Post.decree_id == row.id).limit(1)) is None:
+                rec.decrees.remove(row)
+                s.delete(row)
+            else:
+                if row.flagged:
+                    saved.unflagged.append(row.id)
+                row.flagged, row.superseded_at = False, now
+        rec.status, rec.status_at, rec.error, rec.attempts = "processed", now, None, rec.attempts + 1
+        for key, value in file.items():  # sha256, size, page_count, pdf_created_at
+            setattr(rec, key, value)
+        rec.processed_at = now
+        s.flush()
+        saved.flagged_ids = [r.id for r in rows if r.flagged]
+        saved.posts_queued = self._queue(s, [r for r in rows if r.flagged], routes, hold=hold)
+        return saved
 
     # -- posts --------------------------------------------------------------------------------
-    def queue_posts(
-        self,
-        decree_ids: Sequence[int],
-        channel: str,
-        categories: Sequence[str],
-        *,
-        hold: bool,
-        source_ids: set[str] | None = None,
-    ) -> int:
-        """Put one post per flagged decree and channel in the outbox (once, ever).
-
-        Only decrees of ``categories`` (the channel's order decides which category a decree of
-        several is posted as) and, when given, from ``source_ids``.
-        """
-        added = 0
+    def register_channels(self, names: Sequence[str]) -> None:
+        """Remember when each channel was first seen: older flagged decrees are its backlog."""
         with self.session() as s:
-            for decree_id in decree_ids:
-                d = s.get_one(DecreeRow, decree_id)
-                wanted = [c for c in categories if c in d.categories]
-                if not wanted or (source_ids is not None and d.recueil.source_id not in source_ids):
+            for name in names:
+                self._insert_ignore(s, Channel, {"name": name, "added_at": utcnow()})
+
+    def _queue(self, s: Session, rows: Sequence[DecreeRow], routes: Sequence[Route], *, hold: bool) -> int:
+        """Insert the missing posts of flagged ``rows`` on ``routes`` (inside the caller's
+        transaction). A post for a decree flagged before its channel was added is held: a new
+        channel starts with the news, not with the archive."""
+        added_since = {c.name: _aware(c.added_at) for c in s.scalars(select(Channel))}
+        for route in routes:
+            if route.channel not in added_since and rows:
+                # first seen with these decrees: they are its news, not its backlog
+                start = min((_aware(r.flagged_at) for r in rows if r.flagged_at), default=utcnow())
+                self._insert_ignore(s, Channel, {"name": route.channel, "added_at": start})
+                added_since[route.channel] = _aware(s.get_one(Channel, route.channel).added_at)
+        added = 0
+        for row in rows:
+            for route in routes:
+                category = route.category_for(row)
+                if category is None:
                     continue
-                exists = s.scalar(select(Post.id).where(Post.decree_id == decree_id, Post.channel == channel))
-                if exists:
-                    continue
-                s.add(
-                    Post(
-                        decree_id=decree_id,
-                        channel=channel,
-                        category=wanted[0],
-                        status="held" if hold else "queued",
-                        idempotency_key=idempotency_key(decree_id, d.recueil.url, d.first_page, channel),
-                    )
-                )
-                added += 1
+                since = added_since.get(route.channel)
+                backlog = since is not None and row.flagged_at is not None and _aware(row.flagged_at) < since
+                values = {
+                    "decree_id": row.id,
+                    "channel": route.channel,
+                    "category": category,
+                    "status": "held" if hold or backlog else "queued",
+                    "idempotency_key": idempotency_key(row.recueil.url, row.first_page, route.channel),
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                }
+                added += self._insert_ignore(s, Post, values)
         return added
 
+    def queue_missing(self, routes: Sequence[Route]) -> int:
+        """The sweep: a post for every flagged decree that has none on a route that should
+        carry it (whatever lost it; a channel added later gets its backlog held)."""
+        added = 0
+        with self.session() as s:
+            for route in routes:
+                has_post = select(Post.id).where(
+                    Post.decree_id == DecreeRow.id, Post.channel == route.channel
+                )
+                q = (
+                    select(DecreeRow)
+                    .join(Recueil)
+                    .where(DecreeRow.flagged, DecreeRow.superseded_at.is_(None), ~has_post.exists())
+                    .options(defer(DecreeRow.text), contains_eager(DecreeRow.recueil))
+                )
+                added += self._queue(s, list(s.scalars(q)), [route], hold=False)
+        return added
+
+    def requeue_stuck(self, older_than: timedelta) -> list[str]:
+        """Recueils left ``queued`` or ``reading`` longer than ``older_than`` (a lost job, a dead
+        worker) go back to ``discovered``, for the next crawl; returns their URLs."""
+        cutoff = utcnow() - older_than
+        with self.session() as s:
+            stuck = list(
+                s.scalars(
+                    select(Recueil).where(
+                        Recueil.status.in_(("queued", "reading")),
+                        (Recueil.status_at.is_(None)) | (Recueil.status_at < cutoff),
+                    )
+                )
+            )
+            for rec in stuck:
+                rec.status, rec.status_at = "discovered", utcnow()
+            return [rec.url for rec in stuck]
+
+    def release_held(self, channel: str | None = None) -> int:
+        """Held posts (a backlog, a --no-publish run) of ``channel`` (or every channel) go to the queue."""
+        with self.session() as s:
+            q = update(Post).where(Post.status == "held")
+            if channel is not None:
+                q = q.where(Post.channel == channel)
+            return s.execute(q.values(status="queued", updated_at=utcnow())).rowcount or 0
+
     def due_posts(self, channel: str, *, limit: int | None = None, flush: bool = False) -> list[Post]:
-        """Posts to send now; ``flush`` ignores the backoff after a failure."""
+        """Posts to send now, oldest first; ``flush`` ignores the backoff after a failure. A
+        post ``sending`` is one whose sender may have died: :meth:`claim_post` decides."""
         now = utcnow()
         with self.session() as s:
             q = (
@@ -398,6 +588,40 @@ class Store:
             if limit:
                 q = q.limit(limit)
             return list(s.scalars(q))
+
+    def claim_post(
+        self, post_id: int, owner: str, *, lease: timedelta, dead_owner: str | None = None
+    ) -> Post | None:
+        """Take a post to send it, atomically: a queued post, or one ``sending`` whose claim is
+        older than ``lease`` or whose holder is known dead (``dead_owner``, compared and swapped).
+        None when another sender has it: it is theirs to send."""
+        now = utcnow()
+        stale = (Post.claimed_at.is_(None)) | (Post.claimed_at < now - lease)
+        if dead_owner is not None:
+            stale = stale | (Post.claimed_by == dead_owner)
+        with self.session() as s:
+            q = (
+                update(Post)
+                .where(Post.id == post_id)
+                .where((Post.status == "queued") | ((Post.status == "sending") & stale))
+                .values(status="sending", claimed_by=owner, claimed_at=now, updated_at=now)
+            )
+            if s.execute(q).rowcount != 1:
+                return None
+            return s.get_one(Post, post_id)
+
+    def sending(self, post_id: int, text: str) -> datetime:
+        """About to hand the post to the server: its text, and when it was first sent."""
+        with self.session() as s:
+            p = s.get_one(Post, post_id)
+            p.text = text
+            p.first_sent_at = p.first_sent_at or utcnow()
+            return _aware(p.first_sent_at)
+
+    def posted_status_urls(self) -> set[str]:
+        """Every status URL some post already took as its own (reconciliation never takes one twice)."""
+        with self.session() as s:
+            return set(s.scalars(select(Post.status_url).where(Post.status_url.is_not(None))))
 
     def alert_for(self, post_id: int, source_names: dict[str, str], departments: dict) -> Alert:
         with self.session() as s:
@@ -425,21 +649,33 @@ class Store:
             p = s.get_one(Post, post_id)
             for key, value in values.items():
                 setattr(p, key, value)
+            if values.get("status") != "sending":
+                p.claimed_by = p.claimed_at = None
 
     def retry_later(self, post_id: int, reason: str, delay: timedelta) -> None:
         with self.session() as s:
             p = s.get_one(Post, post_id)
             p.status, p.error = "queued", reason
+            p.claimed_by = p.claimed_at = None
             p.attempts += 1
             p.next_attempt_at = utcnow() + delay
+
+    def _insert_ignore(self, s: Session, model: type[Base], values: dict[str, Any]) -> int:
+        """INSERT unless a unique key is already there (another process's row is as good):
+        1 if inserted, 0 if not. ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        key = next(iter(model.__table__.primary_key.columns))
+        q = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(key)
+        return len(s.execute(q).all())  # rowcount is -1 here on psycopg
+
 
     # -- reading ------------------------------------------------------------------------------
     def flagged_decrees(self, *, source_id: str | None = None) -> list[DecreeRow]:
         with self.session() as s:
-            q = select(DecreeRow).join(Recueil).order_by(DecreeRow.id)
+            q = select(DecreeRow).join(Recueil).where(DecreeRow.flagged).order_by(DecreeRow.id)
             if source_id:
                 q = q.where(Recueil.source_id == source_id)
-            rows = [d for d in s.scalars(q) if d.categories]
+            rows = list(s.scalars(q))
             for d in rows:
                 _ = d.recueil  # load before the session closes
             return rows
@@ -501,8 +737,8 @@ class Store:
                 count = lambda q: s.scalar(select(func.count()).select_from(q.subquery())) or 0  # noqa: E731
                 recs = select(Recueil.id).where(Recueil.source_id == sid)
                 failed = recs.where(Recueil.status == "failed")
-                decrees = select(DecreeRow).join(Recueil).where(Recueil.source_id == sid)
-                flagged = sum(1 for d in s.scalars(decrees) if d.categories)
+                decrees = select(DecreeRow.id).join(Recueil).where(Recueil.source_id == sid)
+                flagged = decrees.where(DecreeRow.flagged)
                 waiting = (
                     select(Post.id)
                     .join(DecreeRow)
@@ -518,7 +754,7 @@ class Store:
                         recueils=count(recs),
                         failed=count(failed),
                         decrees=count(decrees),
-                        flagged=flagged,
+                        flagged=count(flagged),
                         posts_waiting=count(waiting),
                         posts_waiting_reason=reason,
                         healthy=health.healthy,
@@ -566,9 +802,8 @@ class Store:
     def search_flagged_ids(self, query: str) -> list[int]:
         """Ids of the flagged decrees matching ``query`` (the syntax of :meth:`search`), best
         first. ValueError when the query holds no word."""
-        flagged = cast(DecreeRow.categories, String).like('%"%')
         with self.session() as s:
-            return list(s.scalars(self._matching(select(DecreeRow.id).where(flagged), query)))
+            return list(s.scalars(self._matching(select(DecreeRow.id).where(DecreeRow.flagged), query)))
 
     def _matching(self, q: Select[Any], query: str) -> Select[Any]:
         """``q`` narrowed to the decrees matching ``query``, best first (SQLite FTS5 or
@@ -594,12 +829,11 @@ class Store:
 
     def flagged_facts(self) -> list[tuple[str, date | None, datetime, list[str]]]:
         """(source id, recueil published, recueil first seen, categories) of every flagged decree."""
-        flagged = cast(DecreeRow.categories, String).like('%"%')
         with self.session() as s:
             q = (
                 select(Recueil.source_id, Recueil.published, Recueil.first_seen_at, DecreeRow.categories)
                 .join(Recueil)
-                .where(flagged)
+                .where(DecreeRow.flagged)
             )
             return [(r[0], r[1], r[2], list(r[3] or [])) for r in s.execute(q)]
 
@@ -697,6 +931,11 @@ def _websearch_query(terms: list[tuple[str, str]]) -> str:
         else:
             parts.append(value)
     return " ".join(p for p in parts if p).replace("- ", "-")
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives back naive datetimes; ours are all UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -143,7 +143,7 @@ def crawl(
             read.configure(lock=key, queueing_lock=key).defer(**args)
         except AlreadyEnqueued:  # already waiting for a worker
             pass
-        _attrap().store.recueil_queued(recueil_id)
+        _attrap().store.set_recueil_status(recueil_id, "queued")
 
     report = _attrap().scan(
         source,
@@ -168,12 +168,19 @@ def read(
     app = _attrap()
     if app.store.recueil_processed(recueil_id):  # a retry after the work was saved
         return {"processed": 0, "already": True}
+    app.store.set_recueil_status(recueil_id, "reading")
     source = _source(source_id, base_url)
     dl = Download(url=url, path=Path(path), sha256=sha256, size=size)
     if not dl.path.is_file():  # another machine's crawl: fetch it here
         from attrap.fetch import Fetcher
+        from attrap.politeness import DatabaseThrottle
 
-        with Fetcher(source_id=source.id, allowed_hosts=source.hosts, delay=app.settings.request_delay) as f:
+        with Fetcher(
+            source_id=source.id,
+            allowed_hosts=source.hosts,
+            delay=app.settings.request_delay,
+            throttle=DatabaseThrottle(app.store.engine),
+        ) as f:
             dl = f.download_pdf(source.fetch_url(url), app.settings.pdf_dir / source.id)
     report = app.read_recueil(source, recueil_id, url, dl, hold_posts=hold_posts)  # logs "read"
     return {"processed": report.processed, "failed": report.failed, "flagged": len(report.flagged)}

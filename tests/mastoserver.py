@@ -130,12 +130,22 @@ class MastoServer:
                 h, 200 if found else 404, self._public(found[0]) if found else {"error": "Record not found"}
             )
         if m := re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path):
-            limit = int(parse_qs(url.query).get("limit", ["20"])[0])
-            mine = [
-                self._public(s) for s in reversed(self.statuses) if self._account(s["account"])["id"] == m[1]
-            ]
-            return self._send(h, 200, mine[:limit])
+            return self._send(h, 200, self._account_statuses(m[1], parse_qs(url.query)))
         return self._send(h, 404, {"error": "Record not found"})
+
+    def _account_statuses(self, account_id: str, query: dict) -> list[dict]:
+        """Newest first; ``max_id``/``since_id`` bound the page, ``min_id`` gives the page just
+        after it (oldest ones first, returned newest first), as Mastodon does."""
+        limit = min(40, int(query.get("limit", ["20"])[0]))
+        arg = {k: int(query[k][0]) for k in ("max_id", "since_id", "min_id") if k in query}
+        mine = sorted(
+            (s for s in self.statuses if self._account(s["account"])["id"] == account_id),
+            key=lambda s: int(s["id"]),
+        )
+        mine = [s for s in mine if int(s["id"]) < arg.get("max_id", 1 << 63)]
+        mine = [s for s in mine if int(s["id"]) > max(arg.get("since_id", 0), arg.get("min_id", 0))]
+        page = mine[:limit] if "min_id" in arg else mine[-limit:]
+        return [self._public(s) for s in reversed(page)]
 
     def _post_status(self, h: BaseHTTPRequestHandler, user: str, raw: bytes) -> None:
         ctype = h.headers.get("Content-Type", "")
@@ -172,11 +182,16 @@ class MastoServer:
         key = h.headers.get("Idempotency-Key")
         with self._lock:
             existing = next(
-                (s for s in self.statuses if key and s["account"] == user and s["idempotency_key"] == key),
+                (
+                    s
+                    for s in self.statuses
+                    if key and self.remember_keys and s["account"] == user and s["idempotency_key"] == key
+                ),
                 None,
             )
             if existing is None:
-                sid = str(100000 + len(self.statuses) + 1)
+                # a snowflake id, as Mastodon's: milliseconds since the epoch, shifted, and a sequence
+                sid = str((int(time.time() * 1000) << 16) + len(self.statuses) + 1)
                 existing = {
                     "id": sid, "account": user, "text": text, "visibility": data.get("visibility") or "public",
                     "idempotency_key": key, "created_at": datetime.now(UTC).isoformat(),

@@ -73,7 +73,7 @@ def test_a_post_stuck_sending_past_the_key_lifetime_is_reconciled_not_reposted(
     mastodon_server.remember_keys = False
     db = sqlite3.connect(env["ATTRAP_DATABASE_URL"].removeprefix("sqlite:///"))
     with db:
-        db.execute("UPDATE posts SET updated_at = datetime('now', '-2 hours') WHERE status = 'sending'")
+        db.execute("UPDATE posts SET first_sent_at = datetime('now', '-2 hours') WHERE status = 'sending'")
     db.close()
     run_cli("publish", env=env)
     links = _links(mastodon_server)

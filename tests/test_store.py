@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from attrap.model import ClassifiedDecree, Decree, Match, Page, RecueilLink
-from attrap.store import MAX_ATTEMPTS, Store
+from attrap.store import MAX_ATTEMPTS, Route, Store
 
 URL = "https://www.bouches-du-rhone.gouv.fr/contenu/telechargement/1/2/file/recueil.pdf"
 
@@ -17,9 +17,9 @@ def _decree(first: int, last: int, title: str, categories: list[str]) -> Classif
     return ClassifiedDecree(d, categories, matches)
 
 
-def _processed(store: Store) -> tuple[int, list[int]]:
+def _processed(store: Store, routes=(), hold=False) -> tuple[int, list[int]]:
     rec = store.add_recueil(RecueilLink("pref13", URL, "RAA 245", date(2026, 10, 14)))
-    flagged = store.save_processed(
+    saved = store.save_processed(
         rec.id,
         [
             _decree(3, 4, "Arrêté portant autorisation … aéronefs", ["drone"]),
@@ -30,8 +30,10 @@ def _processed(store: Store) -> tuple[int, list[int]]:
         size=1234,
         page_count=7,
         pdf_created_at=None,
+        routes=routes,
+        hold=hold,
     )
-    return rec.id, flagged
+    return rec.id, saved.flagged_ids
 
 
 def test_recueils_are_recorded_once_and_decrees_keep_their_pages(db_url):
@@ -62,10 +64,10 @@ def test_a_failed_recueil_is_retried_a_bounded_number_of_times(db_url):
 
 def test_posts_are_queued_once_per_decree_and_channel(db_url):
     store = Store(db_url)
-    _, flagged = _processed(store)
-    assert store.queue_posts(flagged, "default", ["drone", "avs"], hold=False) == 1
-    assert store.queue_posts(flagged, "default", ["drone", "avs"], hold=False) == 0
-    assert store.queue_posts(flagged, "drones-only", ["drone"], hold=True) == 1
+    routes = [Route("default", ("drone", "avs"))]
+    _processed(store, routes)
+    assert len(store.posts()) == 1
+    _processed(store, [*routes, Route("drones-only", ("drone",))], hold=True)  # read again
     due = store.due_posts("default")
     assert len(due) == 1 and due[0].category == "drone"
     assert store.due_posts("drones-only") == []  # held: recorded, not to be posted
@@ -77,8 +79,7 @@ def test_posts_are_queued_once_per_decree_and_channel(db_url):
 def test_status_counts_runs_documents_and_flags(db_url):
     store = Store(db_url)
     run = store.start_run("pref13")
-    _, flagged = _processed(store)
-    store.queue_posts(flagged, "default", ["drone"], hold=False)
+    _processed(store, [Route("default", ("drone",))])
     store.finish_run(run, outcome="ok", pdfs_found=1, pdfs_new=1)
     (s,) = store.source_status(["pref13"])
     assert (s.last_outcome, s.recueils, s.decrees, s.flagged, s.posts_waiting) == ("ok", 1, 3, 2, 1)

@@ -12,7 +12,7 @@ import pytest
 
 import attrap.webui
 from attrap.model import ClassifiedDecree, Decree, Details, Match, Page, RecueilLink
-from attrap.store import Store
+from attrap.store import Route, Store
 from attrap.webui import charts
 from attrap.webui.highlight import mark, query_spans, query_terms
 from tests.conftest import run_cli, serving
@@ -286,9 +286,14 @@ def test_text_from_pdfs_and_sites_is_escaped(cli_env):
         ),
     )
     [decree_id] = store.save_processed(
-        rec.id, [classified], sha256="0" * 64, size=1, page_count=2, pdf_created_at=None
-    )
-    store.queue_posts([decree_id], "main", ["drone"], hold=False)
+        rec.id,
+        [classified],
+        sha256="0" * 64,
+        size=1,
+        page_count=2,
+        pdf_created_at=None,
+        routes=[Route("main", ("drone",))],
+    ).flagged_ids
     post = store.posts()[0]
     store.update_post(post.id, status="failed", error="<b>refused</b>", status_url="javascript:alert(4)")
     run = store.start_run("pref13")
