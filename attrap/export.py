@@ -33,7 +33,7 @@ from attrap.details import Window, assess, load_windows
 from attrap.frdates import fold, format_date, format_period, iso_day
 from attrap.model import Details
 from attrap.sources import Source, registry
-from attrap.store import DecreeRow, Recueil, Store
+from attrap.store import DecreeRow, Recueil, Store, aware
 
 FORMATS = ("json", "csv", "atom")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -98,16 +98,9 @@ class Result:
     records: list[dict[str, Any]]
 
 
-def _aware(when: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; the store's are all UTC."""
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _iso(value: date | datetime | None) -> str | None:
     if isinstance(value, datetime):
-        return _aware(value).isoformat()  # type: ignore[union-attr]
+        return aware(value).isoformat()
     return value.isoformat() if value else None
 
 
@@ -249,7 +242,7 @@ class Catalog:
                 for flag in assess(
                     details,
                     category=category,
-                    first_seen=_aware(rec.first_seen_at),
+                    first_seen=aware(rec.first_seen_at),
                     published=rec.published,
                     signed_on=d.signed_on,
                     windows=self.windows,

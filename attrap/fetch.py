@@ -367,12 +367,17 @@ class Fetcher:
             with tmp.open("rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)
-            final = directory / f"{digest.hexdigest()}.pdf"
+            final = pdf_path(directory, digest.hexdigest())
             size = tmp.stat().st_size
             tmp.replace(final)
             return Download(url=str(resp.url), path=final, sha256=digest.hexdigest(), size=size)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def pdf_path(directory: Path, sha256: str) -> Path:
+    """Where :meth:`Fetcher.download_pdf` keeps a PDF: named by its content."""
+    return directory / f"{sha256}.pdf"
 
 
 def _retry_after(value: str) -> float:

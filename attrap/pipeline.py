@@ -21,7 +21,7 @@ from attrap.config import Settings
 from attrap.details import extract_details
 from attrap.discover import engine_for
 from attrap.errors import AttrapError
-from attrap.fetch import Download, Fetcher
+from attrap.fetch import Download, Fetcher, pdf_path
 from attrap.logs import event
 from attrap.model import ClassifiedDecree, Decree
 from attrap.politeness import DatabaseThrottle
@@ -98,7 +98,7 @@ class Attrap:
             run_id = self.store.start_run(source.id)
         except Exception as exc:  # noqa: BLE001 - the database is unreachable: nothing to record in
             report.outcome = "error"
-            report.errors.append(f"the run could not be started: {type(exc).__name__}: {exc}"[:500])
+            report.errors.append(f"the run could not be started: {_describe(exc)}")
             log.error("%s: the run could not be started: %s", source.id, exc)
             return report
         fetcher = Fetcher(
@@ -140,7 +140,7 @@ class Attrap:
             log.error("%s", exc)
         except Exception as exc:  # noqa: BLE001 - a bug in a scraper, a lost database: recorded, others go on
             report.outcome = "error"
-            report.errors.append(f"{type(exc).__name__}: {exc}"[:500])
+            report.errors.append(_describe(exc))
             log.exception("%s: the crawl failed", source.id)
         finally:
             report.pages_fetched = fetcher.requests
@@ -158,7 +158,7 @@ class Attrap:
                 )
             except Exception as exc:  # noqa: BLE001 - the database is gone: the run stays "running"
                 report.outcome = "error"
-                report.errors.append(f"the run could not be recorded: {type(exc).__name__}: {exc}"[:500])
+                report.errors.append(f"the run could not be recorded: {_describe(exc)}")
                 log.error("%s: the run could not be recorded: %s", source.id, exc)
             event(
                 log,
@@ -184,11 +184,7 @@ class Attrap:
     ) -> None:
         """Downloads go one at a time (politeness); each downloaded file is read at once in its
         own process while the next one downloads, up to ``workers`` at a time."""
-        with ReaderPool(
-            self.settings.workers,
-            timeout=self.settings.read_timeout,
-            memory_mb=self.settings.read_memory_mb,
-        ) as pool:
+        with self._reader_pool() as pool:
             reading: dict[Future, tuple[int, str, Download]] = {}
             with logs.progress(f"{source.id}: recueils", len(pending)) as advance:
                 for rec in pending:
@@ -203,6 +199,10 @@ class Attrap:
                 for done in as_completed(list(reading)):
                     self._save(done.result, *reading.pop(done), source, report, hold_posts, dry_run)
                     advance(1)
+
+    def _reader_pool(self) -> ReaderPool:
+        s = self.settings
+        return ReaderPool(s.workers, timeout=s.read_timeout, memory_mb=s.read_memory_mb)
 
     def read_recueil(
         self,
@@ -266,7 +266,7 @@ class Attrap:
             return
         except Exception as exc:  # noqa: BLE001 - a bug in a rule or the reader: this recueil fails, others go on
             log.exception("%s: reading %s failed", source.id, url)
-            self._failed(recueil_id, url, source, report, AttrapError(f"{type(exc).__name__}: {exc}"[:500]))
+            self._failed(recueil_id, url, source, report, AttrapError(_describe(exc)))
             return
         faults.point("read")
         saved = self.store.save_processed(
@@ -310,12 +310,10 @@ class Attrap:
         report = ReclassifyReport()
         recueils = self.store.processed_recueils(source_ids=source_ids, since=since)
         routes = self.publisher.routes()
-        with ReaderPool(
-            self.settings.workers, timeout=self.settings.read_timeout, memory_mb=self.settings.read_memory_mb
-        ) as pool:
+        with self._reader_pool() as pool:
             reading: dict[Future, Any] = {}
             for rec in recueils:
-                path = self.settings.pdf_dir / rec.source_id / f"{rec.sha256}.pdf"
+                path = pdf_path(self.settings.pdf_dir / rec.source_id, rec.sha256 or "")
                 if not rec.sha256 or not path.is_file():
                     self.store.set_recueil_status(rec.id, "discovered")
                     report.refetch.append(rec.url)
@@ -327,7 +325,7 @@ class Attrap:
                     doc = done.result()
                     decrees = classify_all(doc.decrees, self.ruleset)
                 except Exception as exc:  # noqa: BLE001 - this recueil keeps what it had; the others go on
-                    report.errors.append(f"{rec.url}: {type(exc).__name__}: {exc}"[:500])
+                    report.errors.append(f"{rec.url}: {_describe(exc)}")
                     continue
                 saved = self.store.save_processed(
                     rec.id,
@@ -387,6 +385,11 @@ class Attrap:
 
     def status(self, source_ids: Sequence[str] | None = None):
         return self.store.source_status(list(source_ids or self.sources))
+
+
+def _describe(exc: BaseException) -> str:
+    """An unexpected exception as a status line shows it: its type and message, bounded."""
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 @dataclass

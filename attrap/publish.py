@@ -28,7 +28,7 @@ from attrap.logs import event
 from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.render import render_post
 from attrap.sources import Source
-from attrap.store import Post, Route, Store, _aware, utcnow
+from attrap.store import Post, Route, Store, aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +68,9 @@ def owner_alive(owner: str | None) -> bool:
     pid, _, start = rest.partition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True
-    now = _process_start(int(pid))
-    if now is not None:
-        return now == start
-    if Path("/proc/self/stat").exists():  # Linux, and that process is gone
-        return False
-    return _pid_exists(int(pid))
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    if not Path("/proc/self/stat").exists():  # no /proc to tell: the lease decides
         return True
-    return True
+    return _process_start(int(pid)) == start
 
 
 @dataclass
@@ -108,7 +95,7 @@ class Publisher:
         self.windows = load_windows()
         self.channels: dict[str, MastodonChannel] = {}
         #: per channel: the categories it posts, and the sources it posts from (None: all)
-        self.routes_by_channel: dict[str, tuple[list[str], set[str] | None]] = {}
+        self.channel_routes: list[Route] = []
         for m in settings.channels:
             self.channels[m.name] = MastodonChannel(
                 m.api_base_url, m.access_token, visibility=m.visibility, name=m.name
@@ -119,8 +106,8 @@ class Publisher:
                 raise ConfigError(f"channel {m.name!r}: unknown categories {unknown}")
             sources_ok = None
             if m.departments is not None:
-                sources_ok = {s.id for s in sources.values() if s.department in m.departments}
-            self.routes_by_channel[m.name] = (cats, sources_ok)
+                sources_ok = frozenset(s.id for s in sources.values() if s.department in m.departments)
+            self.channel_routes.append(Route(m.name, tuple(cats), sources_ok))
 
     @property
     def is_dry_run(self) -> bool:
@@ -129,13 +116,9 @@ class Publisher:
     def routes(self, *, dry_run: bool = False) -> list[Route]:
         """Where flagged decrees are posted: every channel, and the dry-run one when nothing
         is sent (no credentials, or ``dry_run``)."""
-        out = [
-            Route(name, tuple(cats), None if ids is None else frozenset(ids))
-            for name, (cats, ids) in self.routes_by_channel.items()
-        ]
         if dry_run or self.is_dry_run:
-            out.append(Route(DRY_RUN, tuple(self.categories)))
-        return out
+            return [*self.channel_routes, Route(DRY_RUN, tuple(self.categories))]
+        return self.channel_routes
 
     def sweep(self, *, stuck_after: timedelta) -> int:
         """Run with each publishing pass: queue what has no post yet, put stuck recueils back."""
@@ -170,7 +153,7 @@ class Publisher:
         for post in self.store.due_posts(DRY_RUN, limit=limit) if only in (None, DRY_RUN) else ():
             if self._claim(post) is None:
                 continue
-            show(DRY_RUN, self._render(post.id, DEFAULT_MAX_CHARACTERS))
+            show(DRY_RUN, self._render(post.id, DEFAULT_MAX_CHARACTERS)[0])
             self.store.update_post(post.id, status="posted", text=None, attempts=post.attempts + 1)
             report.shown += 1
         for name, channel in self.channels.items():
@@ -181,7 +164,7 @@ class Publisher:
                 break
             for post in self.store.due_posts(name, limit=remaining, flush=flush):
                 if dry_run:
-                    show(name, self._render(post.id, channel.max_characters()))
+                    show(name, self._render(post.id, channel.max_characters())[0])
                     report.shown += 1
                     continue
                 self._send(post, channel, report)
@@ -199,16 +182,15 @@ class Publisher:
         name = post.channel
         faults.point("claimed")
         try:
-            text = self._render(post.id, channel.max_characters())
+            text, link = self._render(post.id, channel.max_characters())
         except PublishError as exc:
             self._retry(post.id, post.attempts, exc, report)
             return
-        if post.first_sent_at and utcnow() - _aware(post.first_sent_at) > IDEMPOTENCY_WINDOW:
-            # the server may have forgotten the key: was it published before?
-            if self._reconcile(post, channel, report):
-                return
-            self.store.update_post(post.id, status="sending", first_sent_at=None)
-        self.store.sending(post.id, text)
+        expired = bool(post.first_sent_at) and utcnow() - aware(post.first_sent_at) > IDEMPOTENCY_WINDOW
+        # past the key's lifetime the server may have forgotten it: was it published before?
+        if expired and self._reconcile(post, channel, link, report):
+            return
+        self.store.sending(post.id, text, new_window=expired)
         try:
             sent = channel.post(text, idempotency_key=post.idempotency_key)
         except RetryablePublishError as exc:
@@ -232,16 +214,15 @@ class Publisher:
         report.posted += 1
         event(log, logging.INFO, f"channel:{name}", "posted", sent.url, post=post.id)
 
-    def _reconcile(self, post: Post, channel: MastodonChannel, report: PublishReport) -> bool:
+    def _reconcile(self, post: Post, channel: MastodonChannel, link: str, report: PublishReport) -> bool:
         """A post first sent longer ago than the key's lifetime and not known posted: look for
         it on the account, by its link (the decree's exact page: its identity), among the
         statuses made since it was first sent that no other post took as its own."""
-        link = self.store.alert_for(post.id, self.names, self.departments).url
         assert post.first_sent_at is not None
         try:
             found = channel.find_status(
                 link,
-                since=_aware(post.first_sent_at) - RECONCILE_MARGIN,
+                since=aware(post.first_sent_at) - RECONCILE_MARGIN,
                 exclude=self.store.posted_status_urls(),
             )
         except PublishError as exc:
@@ -255,7 +236,8 @@ class Publisher:
         event(log, logging.INFO, f"channel:{post.channel}", "already-posted", found.url, post=post.id)
         return True
 
-    def _render(self, post_id: int, max_characters: int) -> str:
+    def _render(self, post_id: int, max_characters: int) -> tuple[str, str]:
+        """The post's text, and the link to the decree's page it carries (its identity)."""
         alert = self.store.alert_for(post_id, self.names, self.departments)
         if alert.details:
             alert.flags = [
@@ -269,7 +251,7 @@ class Publisher:
                     windows=self.windows,
                 )
             ]
-        return render_post(alert, max_characters=max_characters)
+        return render_post(alert, max_characters=max_characters), alert.url
 
     def _retry(self, post_id: int, attempts: int, exc: PublishError, report: PublishReport):
         if attempts + 1 >= MAX_POST_ATTEMPTS:

@@ -476,8 +476,7 @@ class Store:
                 saved.unflagged.append(row.id)
         for row in existing.values():  # not in this reading
             if s.scalar(select(Post.id).where(Post.decree_id == row.id).limit(1)) is None:
-                rec.decrees.remove(row)
-                s.delete(row)
+                rec.decrees.remove(row)  # deleted as an orphan
             else:
                 if row.flagged:
                     saved.unflagged.append(row.id)
@@ -502,13 +501,13 @@ class Store:
         """Insert the missing posts of flagged ``rows`` on ``routes`` (inside the caller's
         transaction). A post for a decree flagged before its channel was added is held: a new
         channel starts with the news, not with the archive."""
-        added_since = {c.name: _aware(c.added_at) for c in s.scalars(select(Channel))}
+        added_since = {c.name: aware(c.added_at) for c in s.scalars(select(Channel))}
         for route in routes:
             if route.channel not in added_since and rows:
                 # first seen with these decrees: they are its news, not its backlog
-                start = min((_aware(r.flagged_at) for r in rows if r.flagged_at), default=utcnow())
+                start = min((aware(r.flagged_at) for r in rows if r.flagged_at), default=utcnow())
                 self._insert_ignore(s, Channel, {"name": route.channel, "added_at": start})
-                added_since[route.channel] = _aware(s.get_one(Channel, route.channel).added_at)
+                added_since[route.channel] = aware(s.get_one(Channel, route.channel).added_at)
         added = 0
         for row in rows:
             for route in routes:
@@ -516,7 +515,7 @@ class Store:
                 if category is None:
                     continue
                 since = added_since.get(route.channel)
-                backlog = since is not None and row.flagged_at is not None and _aware(row.flagged_at) < since
+                backlog = since is not None and row.flagged_at is not None and aware(row.flagged_at) < since
                 values = {
                     "decree_id": row.id,
                     "channel": route.channel,
@@ -610,13 +609,14 @@ class Store:
                 return None
             return s.get_one(Post, post_id)
 
-    def sending(self, post_id: int, text: str) -> datetime:
-        """About to hand the post to the server: its text, and when it was first sent."""
+    def sending(self, post_id: int, text: str, *, new_window: bool = False) -> None:
+        """About to hand the post to the server: its text, and when it was first sent (now, if
+        never, or if ``new_window``: the server forgot its key and it was not found posted)."""
         with self.session() as s:
             p = s.get_one(Post, post_id)
             p.text = text
-            p.first_sent_at = p.first_sent_at or utcnow()
-            return _aware(p.first_sent_at)
+            if new_window or p.first_sent_at is None:
+                p.first_sent_at = utcnow()
 
     def posted_status_urls(self) -> set[str]:
         """Every status URL some post already took as its own (reconciliation never takes one twice)."""
@@ -933,7 +933,7 @@ def _websearch_query(terms: list[tuple[str, str]]) -> str:
     return " ".join(p for p in parts if p).replace("- ", "-")
 
 
-def _aware(when: datetime) -> datetime:
+def aware(when: datetime) -> datetime:
     """SQLite gives back naive datetimes; ours are all UTC."""
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
