@@ -24,7 +24,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import regex
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, String, cast, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, defer
 
 from attrap import __version__
@@ -33,7 +33,7 @@ from attrap.details import Window, assess, load_windows
 from attrap.frdates import fold, format_date, format_period, iso_day
 from attrap.model import Details
 from attrap.sources import Source, registry
-from attrap.store import DecreeRow, Recueil, Store, aware
+from attrap.store import DecreeRow, Post, Recueil, Store, aware
 
 FORMATS = ("json", "csv", "atom")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -218,10 +218,20 @@ class Catalog:
             return Result(total or 0, [self.record(d) for d in s.scalars(q)])
 
     def get(self, decree_id: int) -> dict[str, Any] | None:
-        """One flagged decree by its database id, or None."""
+        """One decree by its database id: a flagged one, or one that was posted (or queued) when
+        it was flagged and that the current rules, or a re-read of its recueil, no longer flag
+        (its record says ``"flagged": false`` and which categories its posts carried). None
+        for any other id: a decree never flagged is not shown."""
         with self.store.session() as s:
-            d = s.scalar(self._rows().where(DecreeRow.id == decree_id, _FLAGGED))
-            return self.record(d) if d else None
+            had_post = exists().where(Post.decree_id == DecreeRow.id)
+            d = s.scalar(self._rows().where(DecreeRow.id == decree_id, or_(_FLAGGED, had_post)))
+            if d is None:
+                return None
+            record = self.record(d)
+            if not d.flagged:
+                posted = s.scalars(select(Post.category).where(Post.decree_id == d.id).distinct())
+                record["posted_categories"] = sorted(posted)
+            return record
 
     @staticmethod
     def _rows() -> Select[tuple[DecreeRow]]:
@@ -278,6 +288,10 @@ class Catalog:
                 "legal_basis": list(shown.legal_basis),
             },
             "flags": [{"id": k, "text": v} for k, v in flags.items()],
+            # false only for a decree that was flagged, and posted, under earlier rules
+            "flagged": bool(d.flagged),
+            # when a re-read of its recueil no longer found it at this page
+            "superseded_at": _iso(d.superseded_at),
         }
 
 

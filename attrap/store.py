@@ -668,7 +668,6 @@ class Store:
         q = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(key)
         return len(s.execute(q).all())  # rowcount is -1 here on psycopg
 
-
     # -- reading ------------------------------------------------------------------------------
     def flagged_decrees(self, *, source_id: str | None = None) -> list[DecreeRow]:
         with self.session() as s:

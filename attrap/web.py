@@ -309,7 +309,7 @@ class WebApp:
             raise BadParameter("id", f"expected a decree id (an integer), got {raw_id!r}")
         record = self.catalog.get(int(raw_id))
         if record is None:
-            raise HTTPError(404, f"no flagged decree with id {raw_id}")
+            raise HTTPError(404, f"no flagged or posted decree with id {raw_id}")
         return _json(record)
 
     def sources(self, environ: dict[str, Any], params: dict[str, str]) -> Response:
@@ -521,7 +521,7 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
             },
             "/decrees/{id}": {
                 "get": {
-                    "summary": "One flagged decree",
+                    "summary": "One flagged decree, or one posted and no longer flagged",
                     "operationId": "getDecree",
                     "parameters": [
                         {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -534,7 +534,7 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
                             },
                         },
                         "400": _error("The id is not an integer"),
-                        "404": _error("No flagged decree has this id"),
+                        "404": _error("No decree flagged now or posted before has this id"),
                     },
                 }
             },
@@ -629,6 +629,20 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
                         "pdf_created_at": nullable_time,
                         "details": {"$ref": "#/components/schemas/Details"},
                         "flags": {"type": "array", "items": {"$ref": "#/components/schemas/Flag"}},
+                        "flagged": {
+                            "type": "boolean",
+                            "description": "False for a decree posted under earlier rules that the current "
+                            "rules, or a re-read of its recueil, no longer flag (only /decrees/{id} has it)",
+                        },
+                        "superseded_at": {
+                            **nullable_time,
+                            "description": "When a re-read of its recueil no longer found it at this page",
+                        },
+                        "posted_categories": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "For a decree no longer flagged: the categories its posts carried",
+                        },
                     },
                 },
                 "DecreePage": {

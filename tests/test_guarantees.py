@@ -8,6 +8,7 @@ runs on SQLite and, when ATTRAP_TEST_POSTGRES_URL is set, on PostgreSQL.
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -15,11 +16,12 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import sqlalchemy
 
 from attrap.faults import POINTS
-from tests.conftest import ROOT, SITES, run_cli
+from tests.conftest import ROOT, SITES, run_cli, serving
 from tests.mastoserver import MastoServer
 
 _ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -117,7 +119,10 @@ def test_a_recueil_read_again_keeps_its_posts_and_posts_nothing_twice(env, fixtu
     assert _sql(env, "UPDATE recueils SET status = 'discovered'") > 0  # a retry, a reset
     _scan(env, fixture_site)
     _assert_each_posted_once(mastodon_server)
-    assert _sql(env, "SELECT decree_id, channel, status, status_url FROM posts ORDER BY decree_id") == posts_before
+    assert (
+        _sql(env, "SELECT decree_id, channel, status, status_url FROM posts ORDER BY decree_id")
+        == posts_before
+    )
 
 
 def _rules(tmp_path, *, drop: str, add: str):
@@ -157,7 +162,82 @@ def test_reclassify_posts_what_new_rules_flag_once_and_keeps_what_they_no_longer
     assert again["newly_flagged"] == [] and again["posts_queued"] == 0
     run_cli("publish", env=new_env)
     _assert_each_posted_once(mastodon_server, expected=EXPECTED_POSTS + len(roads))
-    assert _sql(env, "SELECT COUNT(*) FROM posts WHERE status = 'posted'")[0][0] == EXPECTED_POSTS + len(roads)
+    assert _sql(env, "SELECT COUNT(*) FROM posts WHERE status = 'posted'")[0][0] == EXPECTED_POSTS + len(
+        roads
+    )
+    # what was posted and is no longer flagged stays visible as such, on the web and in the API
+    gone = [
+        i
+        for (i,) in _sql(
+            env, "SELECT id FROM decrees WHERE NOT flagged AND id IN (SELECT decree_id FROM posts)"
+        )
+    ]
+    assert len(gone) == len(avs)
+    with serving(new_env) as base, httpx.Client(base_url=base, timeout=10) as web:
+        record = web.get(f"/decrees/{gone[0]}", headers={"Accept": "application/json"}).json()
+        assert record["flagged"] is False and record["posted_categories"] == ["avs"]
+        page = web.get(f"/decret/{gone[0]}", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        notice = html.unescape(page.text)
+        assert "n'est plus signalé par les règles actuelles" in notice
+        assert "publié" in notice.split('id="posts"')[1]  # its post, still listed
+        listed = web.get("/decrees", params={"limit": 200}, headers={"Accept": "application/json"}).json()
+        assert gone[0] not in {d["id"] for d in listed["decrees"]}  # lists hold what is flagged now
+        never = _sql(
+            env, "SELECT id FROM decrees WHERE NOT flagged AND id NOT IN (SELECT decree_id FROM posts)"
+        )
+        assert web.get(f"/decrees/{never[0][0]}", headers={"Accept": "application/json"}).status_code == 404
+
+
+def _alembic(env, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from attrap.store import Store
+
+    store = Store(env["ATTRAP_DATABASE_URL"], upgrade=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", "attrap:migrations")
+    try:
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            getattr(command, action)(cfg, revision)
+    finally:
+        store.close()
+
+
+def test_a_database_of_the_previous_schema_with_posts_upgrades_keeping_every_promise(
+    env, fixture_site, mastodon_server
+):
+    _scan(env, fixture_site)
+    _assert_each_posted_once(mastodon_server)
+    flagged = _sql(env, "SELECT COUNT(*) FROM decrees WHERE flagged")[0][0]
+    # back to schema 0004 (attrap before the outbox guarantees), as a deployment of it left it:
+    # one post never sent, one sent by a process that died before recording the answer
+    _alembic(env, "downgrade", "0004")
+    (unsent, never_sent_id), (cut, _) = _sql(env, "SELECT id, status_id FROM posts ORDER BY id LIMIT 2")
+    mastodon_server.statuses[:] = [s for s in mastodon_server.statuses if s["id"] != never_sent_id]
+    _sql(
+        env, "UPDATE posts SET status = 'queued', status_id = NULL, status_url = NULL WHERE id = :i", i=unsent
+    )
+    _sql(env, "UPDATE posts SET status = 'sending', status_id = NULL, status_url = NULL, updated_at = :t "
+         "WHERE id = :i", t=_ago(hours=2), i=cut)  # fmt: skip
+    out = run_cli("db", "upgrade", env=env).stdout
+    assert "from 0004 to" in out
+    # what 0006 rests on was filled in from the rows already there
+    assert _sql(env, "SELECT COUNT(*) FROM decrees WHERE flagged AND flagged_at IS NOT NULL")[0][0] == flagged
+    assert (
+        _sql(env, "SELECT COUNT(*) FROM posts WHERE status = 'sending' AND first_sent_at IS NULL")[0][0] == 0
+    )
+    assert _sql(env, "SELECT name FROM channels") == [("default",)]
+    mastodon_server.remember_keys = False  # an answer lost 2 hours ago: past the key's lifetime
+    run_cli("publish", env=env)
+    _assert_each_posted_once(mastodon_server)  # the unsent one sent, the cut one found, not sent again
+    # and a later re-read of everything changes nothing
+    _sql(env, "UPDATE recueils SET status = 'discovered'")
+    _scan(env, fixture_site)
+    _assert_each_posted_once(mastodon_server)
+    assert _sql(env, "SELECT COUNT(*) FROM posts WHERE status = 'posted'")[0][0] == EXPECTED_POSTS
 
 
 # -- 3. the sweep ----------------------------------------------------------------------------------
@@ -172,7 +252,10 @@ def test_a_channel_added_later_has_its_backlog_held_until_asked(cli_env, fixture
     accounts = {"tok-a": "first", "tok-b": "second"}
     with MastoServer(accounts=accounts) as server:
         one = f'[[channel]]\nname = "first"\napi_base_url = "{server.base_url}"\naccess_token = "tok-a"\n'
-        two = one + f'[[channel]]\nname = "second"\napi_base_url = "{server.base_url}"\naccess_token = "tok-b"\n'
+        two = (
+            one
+            + f'[[channel]]\nname = "second"\napi_base_url = "{server.base_url}"\naccess_token = "tok-b"\n'
+        )
         path = tmp_path / "channels.toml"
         path.write_text(one, encoding="utf-8")
         path.chmod(0o600)
@@ -209,7 +292,9 @@ def test_two_publishers_at_once_send_each_post_once(env, fixture_site, mastodon_
     mastodon_server.remember_keys = False  # the server's idempotency would hide a second send
     mastodon_server.respond_delay = 0.3
     cmd = [sys.executable, "-m", "attrap.cli", "publish"]
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"]
+    procs = [
+        subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"
+    ]
     for p in procs:
         assert p.wait(timeout=120) == 0, p.communicate()[1][-2000:]
     _assert_each_posted_once(mastodon_server)
@@ -225,12 +310,18 @@ def test_a_post_accepted_then_dropped_and_retried_past_the_key_lifetime_is_not_p
     assert len(mastodon_server.statuses) == EXPECTED_POSTS
     # two hours later: the server forgot the key; the retry is due
     mastodon_server.remember_keys = False
-    _sql(env, "UPDATE posts SET first_sent_at = :t, next_attempt_at = NULL WHERE status = 'queued'", t=_ago(hours=2))
+    _sql(
+        env,
+        "UPDATE posts SET first_sent_at = :t, next_attempt_at = NULL WHERE status = 'queued'",
+        t=_ago(hours=2),
+    )
     run_cli("publish", env=env)
     _assert_each_posted_once(mastodon_server)
 
 
-def test_two_channels_on_one_account_never_take_each_others_post(cli_env, fixture_site, mastodon_server, tmp_path):
+def test_two_channels_on_one_account_never_take_each_others_post(
+    cli_env, fixture_site, mastodon_server, tmp_path
+):
     base = mastodon_server.base_url
     channels = "".join(
         f'[[channel]]\nname = "{n}"\napi_base_url = "{base}"\naccess_token = "test-token"\ncategories = ["drone"]\n'
@@ -246,7 +337,12 @@ def test_two_channels_on_one_account_never_take_each_others_post(cli_env, fixtur
     assert crashed.returncode == -9 and len(mastodon_server.statuses) == 1
     link = next(iter(_links(mastodon_server)))
     decree = _sql(env, "SELECT decree_id FROM posts WHERE status = 'sending'")[0][0]
-    _sql(env, "UPDATE posts SET status = 'sending', first_sent_at = :t WHERE decree_id = :d", t=_ago(hours=2), d=decree)
+    _sql(
+        env,
+        "UPDATE posts SET status = 'sending', first_sent_at = :t WHERE decree_id = :d",
+        t=_ago(hours=2),
+        d=decree,
+    )
     mastodon_server.remember_keys = False
     run_cli("publish", env=env)
     drones = sum(1 for d in _DECREES if "drone" in d["categories"])
@@ -270,7 +366,12 @@ def test_a_scraper_that_raises_is_recorded_and_the_other_sources_are_scanned(cli
     discover.ENGINES["broken-for-test"] = Broken
     try:
         broken = parse_source(
-            {"id": "broken", "name": "Broken", "urls": ["https://www.example.gouv.fr/raa"], "engine": "broken-for-test"},
+            {
+                "id": "broken",
+                "name": "Broken",
+                "urls": ["https://www.example.gouv.fr/raa"],
+                "engine": "broken-for-test",
+            },
             "test",
         ).rebased(fixture_site.base_url)
         good = registry()["pref13"].rebased(fixture_site.base_url)
@@ -310,7 +411,9 @@ def test_status_counts_flagged_decrees(env, fixture_site, mastodon_server):
 
 def test_racing_scans_of_one_source_store_each_recueil_and_post_once(env, fixture_site, mastodon_server):
     cmd = [sys.executable, "-m", "attrap.cli", "scan", "pref13", "--base-url", fixture_site.base_url]
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"]
+    procs = [
+        subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"
+    ]
     for p in procs:
         out, err = p.communicate(timeout=180)
         assert p.returncode == 0, (out + err)[-3000:]

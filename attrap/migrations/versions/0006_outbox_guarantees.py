@@ -51,15 +51,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # plain DROP COLUMN (SQLite 3.35 and later have it): a batch copy would drop and re-create
+    # recueils, and with foreign keys on, SQLite cascades that drop to every decree and post
     op.drop_table("channels")
-    with op.batch_alter_table("recueils") as t:
-        t.drop_column("status_at")
-    with op.batch_alter_table("posts") as t:
-        t.drop_column("first_sent_at")
-        t.drop_column("claimed_by")
-        t.drop_column("claimed_at")
+    op.drop_column("recueils", "status_at")
+    for column in ("first_sent_at", "claimed_by", "claimed_at"):
+        op.drop_column("posts", column)
     op.drop_index("ix_decrees_flagged", table_name="decrees")
-    with op.batch_alter_table("decrees") as t:
-        t.drop_column("superseded_at")
-        t.drop_column("flagged_at")
-        t.drop_column("flagged")
+    for column in ("superseded_at", "flagged_at", "flagged"):
+        op.drop_column("decrees", column)
