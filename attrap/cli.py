@@ -19,6 +19,7 @@ from attrap import logs
 from attrap.config import Settings, apply_config
 from attrap.errors import AttrapError
 from attrap.frdates import format_period
+from attrap.health import STATES
 from attrap.model import Details
 from attrap.sources import Source, registry
 
@@ -102,11 +103,30 @@ FAMILY_FIXTURES = {
 
 
 @main.command()
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE...]")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--markdown", is_flag=True, help="The README's table of sources.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Sweep each source's site once (nothing recorded): does its URL answer, where did its "
+    "RAA page move, how many RAA it sees. Exit status 1 if one fails.",
+)
+@click.option("--base-url", help="With --check: a mirror's scheme, host and port instead of the real sites'.")
 @_common
-def sources(settings: Settings, as_json: bool, markdown: bool) -> None:
-    """List every registered source."""
+def sources(
+    settings: Settings,
+    source_ids: tuple[str, ...],
+    as_json: bool,
+    markdown: bool,
+    check: bool,
+    base_url: str | None,
+) -> None:
+    """List every registered source (or SOURCE...), or check them against their sites."""
+    if check:
+        _check_sources(settings, _pick_sources(source_ids, not source_ids, base_url), as_json)
+        return
+    chosen = _pick_sources(source_ids, not source_ids, None)
     rows = [
         {
             "id": s.id,
@@ -116,7 +136,7 @@ def sources(settings: Settings, as_json: bool, markdown: bool) -> None:
             "family": s.family,
             "confirmed": s.confirmed,
         }
-        for s in registry().values()
+        for s in chosen
     ]
     if as_json:
         _dump(rows)
@@ -132,6 +152,29 @@ def sources(settings: Settings, as_json: bool, markdown: bool) -> None:
     else:
         for r in rows:
             click.echo(f"{r['id']:<14} {r['name']:<50} {r['urls'][0]}")
+
+
+def _check_sources(settings: Settings, chosen: list[Source], as_json: bool) -> None:
+    from attrap.pipeline import check_source
+
+    results = []
+    for source in chosen:
+        r = check_source(source, settings)
+        results.append(r)
+        if as_json:
+            continue
+        if r.state == "moved":
+            click.echo(f"{r.source_id:<14} MOVED      {r.url}\n{'':<14} → {r.moved_to}  ({r.raa} RAA)")
+            click.echo(f"{'':<14} update scrapers/{r.source_id}.toml")
+        elif r.state == "ok":
+            click.echo(f"{r.source_id:<14} ok         {r.url}  ({r.raa} RAA, {r.requests} requests)")
+        else:
+            why = r.errors[0] if r.errors else "no RAA download link found"
+            click.echo(f"{r.source_id:<14} {r.state.upper():<10} {r.url}\n{'':<14} {why}")
+    if as_json:
+        _dump(results)
+    if any(r.state in ("error", "unhealthy") for r in results):
+        sys.exit(1)
 
 
 def _pick_sources(ids: tuple[str, ...], all_: bool, base_url: str | None) -> list[Source]:
@@ -155,6 +198,8 @@ def _print_report(r: ScanReport) -> None:
         f"{r.processed} read, {r.failed} failed, {len(r.flagged)} flagged, "
         f"{r.posts_queued} post(s) queued"
     )
+    if r.moved:
+        click.echo(f"  RAA page moved: {r.moved}; update scrapers/{r.source_id}.toml")
     for f in r.flagged:
         click.echo(f"  [{', '.join(f.categories)}] {f.title}\n      {f.link}")
     for e in r.errors:
@@ -218,8 +263,8 @@ def scan(
             _print_publish(app, pub, dry_run)
     finally:
         app.close()
-    if any(r.outcome != "ok" for r in reports):
-        sys.exit(1)
+    if any(r.outcome == "error" for r in reports):
+        sys.exit(1)  # a degraded sweep found RAA: said above, and by `attrap status`
 
 
 @main.command()
@@ -396,7 +441,7 @@ def status(settings: Settings, as_json: bool) -> None:
         rows = app.status()
     finally:
         app.close()
-    rows.sort(key=lambda r: r.healthy)  # unhealthy sources first
+    rows.sort(key=lambda r: STATES.index(r.state))  # unhealthy sources first, then degraded
     if as_json:
         _dump(rows)
         return
@@ -410,8 +455,8 @@ def status(settings: Settings, as_json: bool) -> None:
             f"{r.source_id:<14} {last:<20} {r.last_outcome or '-':<8} {r.recueils:>5} "
             f"{r.failed:>6} {r.decrees:>7} {r.flagged:>7} {r.posts_waiting:>7}"
         )
-        if not r.healthy:
-            click.echo(f"    UNHEALTHY: {r.health}")
+        if r.state in ("unhealthy", "degraded"):
+            click.echo(f"    {r.state.upper()}: {r.health}")
         elif r.health:
             click.echo(f"    {r.health}")
         if r.last_error:

@@ -14,6 +14,18 @@ option's value under the select's name; a select outside any form is posted back
 under its id. Options are dated by their title and text ("Juillet 2024", "RAA année 2024"), and
 those older than ``--since`` are never requested.
 
+Links are followed by what they are, not by where they point: a year, month or quarter card or
+link, a link that names a recueil or the RAA ("Recueil…", "RAA", "actes administratifs": the
+year pages at the site's root, a sibling slug, detail pages under ``/Media/Files/…``), a pager;
+on the source's hosts only, never up to a page above the source's own (its breadcrumb), never
+into another section (news, public inquiries, regional RAA for a departmental source: see
+``exclude``), within ``max_depth`` levels and ``max_pages`` requests. Cards and tiles under the
+source's own paths (compared without letter case) are followed whatever they say.
+
+When a source's RAA page answers 404 or 410, or redirects away from it, the engine looks for the
+page itself, by its link text, on the site's Publications and home pages, crawls from there for
+that sweep and reports the move (:attr:`Crawl.moved`): the source file is then to be updated.
+
 A page that answers 200 but is an anti-bot interstitial (``challenge``; an engine may say more
 in :meth:`DsfrEngine.refused`) is the source's error, never an empty listing.
 """
@@ -32,7 +44,7 @@ import regex
 from bs4 import BeautifulSoup, Tag
 
 from attrap.errors import FetchError
-from attrap.fetch import Fetcher
+from attrap.fetch import Fetcher, Page
 from attrap.frdates import find_date, find_period, fold
 from attrap.model import RecueilLink
 from attrap.sources import Source
@@ -47,18 +59,30 @@ DEFAULTS: dict[str, Any] = {
     "pager": "a.fr-pagination__link--next, a.fr-pagination__link[href]",
     # where the page's own content is (header, menus and footer are left out)
     "content": "main, #main, #contenu, [role=main]",
-    # only follow pages whose path starts with one of these (default: the source URLs' paths)
+    # paths whose cards and tiles are followed whatever they say (default: the source URLs' paths)
     "follow_prefixes": None,
+    # links never followed, whatever they name: their text or last path segment, folded (lower
+    # case, no accents), searched with this pattern
+    "exclude": (
+        r"actualites?|\bpresse\b|communiques?|agenda|evenements|enquetes?[ -]publiques?|consultations?"
+        r"|marches[ -]publics|recrutement|emplois?\b|elections?|demarches|contact|plan du site|mentions"
+        r"|accessibilite|donnees personnelles|\brss\b|newsletter|lettre d.information|annuaire"
+        r"|avis d.appel|appels? a projets|subventions?"
+    ),
+    # for a departmental source, links to the regional prefecture's RAA are another source's
+    "exclude_regional": r"\bregion(?:al|aux|ale|ales)?\b",
     "max_pages": 300,
     "max_depth": 6,
     # select menus whose options lead to periods (years, months, recueils)
-    "select": "select.fr-select",
+    "select": "select",
     # the form a select belongs to, when it is not the select's own <form> (or form= attribute)
     "select_form": None,
     # "auto": "navigate" when every option value is a path or URL, else "submit" the form
     "select_mode": "auto",
     # only use selects where some option names a year or a month (a "sort by" menu is not one)
     "select_dated_only": True,
+    # download links that are not recueils: the DSFR "download this page" PDF
+    "skip_downloads": r"/telechargement/page-entiere\.pdf$",
     # where a download link's name is, when not its whole text ("a.link-download > span")
     "download_name": None,
     # the element around a download link that names and dates it ("tr": a table row holding
@@ -89,6 +113,13 @@ class Crawl:
     #: listing links (cards, tiles, pagers) the selectors matched, for self-monitoring
     listing_links: int = 0
     errors: list[str] = field(default_factory=list)
+    #: listing pages and download links left out because older than ``since`` (a partial crawl
+    #: by request, not a site that shows nothing)
+    older: int = 0
+    #: (the source's URL, where its RAA page was found instead) when it had moved
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    #: the source's own RAA page(s) answered an error (and no new place was found)
+    root_failed: bool = False
 
 
 class Engine(Protocol):
@@ -126,14 +157,22 @@ class DsfrEngine:
     """The generic engine for DSFR prefecture sites."""
 
     name = "dsfr"
+    #: which links the crawl under way follows (set by :meth:`discover`)
+    policy: _Policy
 
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl:
         cfg = {**DEFAULTS, **source.settings}
-        prefixes = cfg["follow_prefixes"] or [urlsplit(u).path.rstrip("/") for u in source.urls]
         crawl = Crawl(source.id)
+        roots = [self.locate(source, url, fetcher, crawl) for url in source.urls]
+        roots = [r for r in roots if r is not None]
+        if not roots:
+            crawl.root_failed = True
+            return crawl
+        self.policy = policy = _Policy.of(source, [url for url, _ in roots], cfg)
         seen_pages: set[str] = set()
         seen_pdfs: set[str] = set()
-        queue = deque(_Todo(u, None, None, 0) for u in source.urls)
+        queue = deque(_Todo(url, None, None, 0) for url, _ in roots)
+        answered = {_page_key(url): page for url, page in roots}
         while queue:
             todo = queue.popleft()
             key = todo.key
@@ -143,8 +182,11 @@ class DsfrEngine:
                 crawl.errors.append(f"stopped after {cfg['max_pages']} pages (max_pages)")
                 break
             seen_pages.add(key)
+            page = answered.pop(key, None) if todo.method == "GET" else None
             try:
-                if todo.method == "POST":
+                if page is not None:
+                    pass  # a root, fetched when it was located
+                elif todo.method == "POST":
                     page = fetcher.post_page(todo.url, dict(todo.data))
                 else:
                     page = fetcher.get_page(todo.url)
@@ -161,9 +203,12 @@ class DsfrEngine:
             crawl.pages_visited.append(todo.url)
             content = _content(soup, cfg["content"])
             for link in self.pdf_links(source, content, page.url, todo):
-                if link.url in seen_pdfs or (since and link.published and link.published < since):
+                if link.url in seen_pdfs:
                     continue
                 seen_pdfs.add(link.url)
+                if since and link.published and link.published < since:
+                    crawl.older += 1
+                    continue
                 crawl.links.append(link)
             if todo.depth >= cfg["max_depth"]:
                 continue
@@ -172,12 +217,78 @@ class DsfrEngine:
             for child in children:
                 if child.key in seen_pages or _PDF_HREF.search(urlsplit(child.url).path):
                     continue
-                if not any(urlsplit(child.url).path.startswith(p) for p in prefixes):
+                if not policy.allowed(child.url):
                     continue
                 if _before(since, child.year, child.month):
+                    crawl.older += 1
                     continue  # older than --since: not even opened
                 queue.append(child)
         return crawl
+
+    # -- where the RAA page is ----------------------------------------------------------------
+    def locate(self, source: Source, url: str, fetcher: Fetcher, crawl: Crawl) -> tuple[str, Page] | None:
+        """The source's RAA page, fetched: at ``url``, or where the site now has it when ``url``
+        answers 404 or 410 or redirects elsewhere (the move is recorded in ``crawl.moved``).
+        None, with the error recorded, when neither answers."""
+        try:
+            page = fetcher.get_page(url)
+        except FetchError as exc:
+            if exc.status not in (404, 410):
+                crawl.errors.append(str(exc))
+                log.warning("%s", exc)
+                return None
+            failure: str = exc.message
+            landed = None
+        else:
+            if _same_page(page.url, url) or _under(page.url, url):
+                return url, page
+            failure, landed = f"redirected to {page.url}", page
+        found = self.find_raa_page(source, url, fetcher, landed)
+        if found is None:
+            message = (
+                f"the RAA page is gone ({failure}) and no link to it was found on the site's "
+                "Publications or home page"
+            )
+            crawl.errors.append(str(fetcher.error(message, url)))
+            log.warning("%s: %s", source.id, message)
+            return None
+        new_url, new_page = found
+        crawl.moved.append((url, new_url))
+        log.warning("%s: RAA page moved: %s -> %s", source.id, url, new_url)
+        return new_url, new_page
+
+    def find_raa_page(
+        self, source: Source, old: str, fetcher: Fetcher, landed: Page | None
+    ) -> tuple[str, Page] | None:
+        """Look for the RAA page by its link text where a site links to it: the page a redirect
+        landed on, the site's Publications page, its home page."""
+        parts = urlsplit(old)
+        base = f"{parts.scheme}://{parts.netloc}"
+        regional = source.department is None
+        tried: set[str] = {_page_key(old)}
+        pages: list[Page | str] = [landed] if landed is not None else []
+        pages += [f"{base}/Publications", f"{base}/"]
+        for item in pages:
+            if isinstance(item, str):
+                if _page_key(item) in tried:
+                    continue
+                tried.add(_page_key(item))
+                try:
+                    item = fetcher.get_page(item)
+                except FetchError:
+                    continue
+            if _looks_like_raa_page(item.text) and not _same_page(item.url, f"{base}/"):
+                if _page_key(item.url) != _page_key(f"{base}/Publications"):
+                    return item.url, item
+            for url in _raa_links(item.text, item.url, source.hosts, regional=regional):
+                if _page_key(url) in tried:
+                    continue
+                tried.add(_page_key(url))
+                try:
+                    return url, fetcher.get_page(url)
+                except FetchError:
+                    continue
+        return None
 
     def refused(self, soup: BeautifulSoup, cfg: dict[str, Any]) -> str | None:
         """Why a page is an anti-bot interstitial rather than the page asked for, or None."""
@@ -193,23 +304,31 @@ class DsfrEngine:
     def children(
         self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
     ) -> list[_Todo]:
+        """The listing pages a page links to: pagers (same period as the page), and links that
+        are a period, a recueil or the RAA, or a card or tile under the source's paths."""
+        policy = self.policy
+        pagers = {id(a) for a in content.select(cfg["pager"])} if cfg["pager"] else set()
+        cards = {id(a) for a in content.select(cfg["follow"])} if cfg["follow"] else set()
         out = []
-        for selector, inherit in ((cfg["follow"], False), (cfg["pager"], True)):
-            for a in content.select(selector):
-                href = a.get("href")
-                if not isinstance(href, str) or not href.strip() or href.startswith("#"):
-                    continue
+        for a in content.find_all("a", href=True):
+            href = str(a.get("href") or "").strip()
+            if not href or href.startswith(("#", "mailto:", "tel:", "javascript:")):
+                continue
+            url = urljoin(base, href).split("#", 1)[0]
+            if id(a) in pagers or _is_pager(a):
                 crawl.listing_links += 1
-                url = urljoin(base, href.strip())
-                if inherit:  # a pager's next page covers the same period as this one
-                    out.append(_Todo(url, parent.year, parent.month, parent.depth))
-                    continue
-                year, month = find_period(link_label(a, url))
-                if year is None and month is not None:
-                    year = parent.year
-                if year is None:
-                    year, month = parent.year, parent.month
-                out.append(_Todo(url, year, month, parent.depth + 1))
+                out.append(_Todo(url, parent.year, parent.month, parent.depth))
+                continue
+            if not policy.listing(a.get_text(" ", strip=True), url, card=id(a) in cards):
+                continue
+            label = link_label(a, url)
+            crawl.listing_links += 1
+            year, month = find_period(label)
+            if year is None and month is not None:
+                year = parent.year
+            if year is None:
+                year, month = parent.year, parent.month
+            out.append(_Todo(url, year, month, parent.depth + 1))
         return out
 
     def select_children(
@@ -247,12 +366,15 @@ class DsfrEngine:
             if (a := el if el.name == "a" else el.find_parent("a", href=True)) is not None
         }
         row_tag = source.settings.get("download_row", DEFAULTS["download_row"])
+        skip = source.settings.get("skip_downloads", DEFAULTS["skip_downloads"])
         out = []
         for a in content.find_all("a", href=True):
             href = str(a["href"]).strip()
             url = urljoin(base, href)
             classes = " ".join(a.get("class") or [])
             if not (_PDF_HREF.search(urlsplit(url).path) or "fr-link--download" in classes):
+                continue
+            if skip and regex.search(skip, urlsplit(url).path):
                 continue
             title, detail = _link_text(a)
             title = names.get(id(a)) or title
@@ -324,6 +446,128 @@ class _Form:
         if self.method == "GET":  # the form's fields replace the action's query
             return _Todo(f"{self.action.split('?', 1)[0]}?{urlencode(data)}", year, month, depth)
         return _Todo(self.action, year, month, depth, "POST", data)
+
+
+#: what names a recueil or the RAA, in a folded link text or path
+_RAA_WORDS = regex.compile(r"\brecueils?\b|\braa[a-z]?\d*\b|\bactes? administratifs?\b|\bbulletins?\b")
+#: what the RAA page itself is called where a site links to it (folded)
+_RAA_PAGE = regex.compile(r"\brecueils? (?:des |d )?actes administratifs\b|\braa\b")
+#: words a link that names only a period may hold besides the period itself
+_PERIOD_FILLER = regex.compile(
+    r"\b(?:annees?|mois|trimestres?|semestres?|janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre"
+    r"|octobre|novembre|decembre|\d+(?:er|e|eme)?|de|du|des|d|en|l|le|la|les|et|au|a|publies?|parus?"
+    r"|recueils?|raa|premier|deuxieme|troisieme|quatrieme|1er|2e|3e|4e)\b"
+)
+_PAGER_TEXT = regex.compile(r"^(?:suivante?s?|page suivante|>|»|›|>>|derniere page|derniere|next)$")
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """Which links a crawl follows (see the module's docstring)."""
+
+    hosts: frozenset[str]
+    #: the RAA pages' paths, lower case: their cards are followed, their ancestors never
+    roots: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    exclude: regex.Pattern[str] | None
+
+    @classmethod
+    def of(cls, source: Source, roots: list[str], cfg: dict[str, Any]) -> _Policy:
+        paths = tuple(urlsplit(u).path.rstrip("/").lower() for u in roots)
+        prefixes = tuple(p.rstrip("/").lower() for p in (cfg["follow_prefixes"] or [])) or paths
+        patterns = [cfg["exclude"]] if cfg["exclude"] else []
+        if source.department is not None and cfg["exclude_regional"]:
+            patterns.append(cfg["exclude_regional"])
+        exclude = regex.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        hosts = frozenset(source.hosts | {urlsplit(u).netloc for u in roots})
+        return cls(hosts, paths, prefixes, exclude)
+
+    def allowed(self, url: str) -> bool:
+        """On the source's hosts, and not a page above the RAA page (a breadcrumb, the home)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc not in self.hosts:
+            return False
+        path = parts.path.rstrip("/").lower()
+        return not any(root.startswith(path + "/") or (path == "" and root) for root in self.roots)
+
+    def on_paths(self, url: str) -> bool:
+        path = urlsplit(url).path.rstrip("/").lower()
+        return any(path == p or path.startswith(p + "/") for p in self.prefixes)
+
+    def listing(self, text: str, url: str, *, card: bool) -> bool:
+        """Whether a link (its text, its URL) leads to a listing: a period, a recueil, the RAA,
+        a card under the RAA page."""
+        label = f"{text} {unquote(urlsplit(url).path.rstrip('/').rsplit('/', 1)[-1])}"
+        folded = fold(label)
+        if self.exclude is not None and self.exclude.search(folded):
+            return False
+        if not self.allowed(url):
+            return False
+        on_paths = self.on_paths(url)
+        if card and on_paths:
+            return True
+        if _RAA_WORDS.search(folded) or _RAA_WORDS.search(_words(unquote(urlsplit(url).path))):
+            return True
+        year, month = find_period(label)
+        if year is None and month is None:
+            return False
+        return on_paths or card or _only_a_period(text)
+
+
+def _words(text: str) -> str:
+    return " ".join(regex.split(r"[\s/_.+\-()]+", fold(text)))
+
+
+def _only_a_period(text: str) -> bool:
+    """ "Année 2026", "Août 2026", "08. Aout 2026", "2e trimestre 2026": nothing but a period."""
+    rest = _PERIOD_FILLER.sub(" ", regex.sub(r"[^\w]+", " ", fold(text)))
+    return not rest.strip()
+
+
+def _is_pager(a: Tag) -> bool:
+    """A link to the next (or last) page of the same listing, by what it is or says."""
+    if "next" in (a.get("rel") or []):
+        return True
+    for el in (a, a.parent, a.parent.parent if a.parent else None):
+        if isinstance(el, Tag) and any("pagination" in c or "pager" in c for c in (el.get("class") or [])):
+            return True
+    return bool(_PAGER_TEXT.match(" ".join(fold(a.get_text(" ", strip=True)).split())))
+
+
+def _same_page(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return pa.netloc == pb.netloc and pa.path.rstrip("/").lower() == pb.path.rstrip("/").lower()
+
+
+def _under(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return pa.netloc == pb.netloc and pa.path.lower().startswith(pb.path.rstrip("/").lower() + "/")
+
+
+def _looks_like_raa_page(html: str) -> bool:
+    """Whether a page (where a redirect landed) is itself an RAA page, by its title or heading."""
+    soup = BeautifulSoup(html, "html.parser")
+    names = [soup.title.get_text(" ", strip=True) if soup.title else ""]
+    names += [h.get_text(" ", strip=True) for h in soup.find_all("h1")]
+    return any(_RAA_PAGE.search(fold(n)) for n in names)
+
+
+def _raa_links(html: str, base: str, hosts: frozenset[str], *, regional: bool) -> list[str]:
+    """Links to the RAA page on a site's page (its menus included), best first."""
+    soup = BeautifulSoup(html, "html.parser")
+    scored: dict[str, int] = {}
+    for a in soup.find_all("a", href=True):
+        text = " ".join(fold(a.get_text(" ", strip=True)).split())
+        url = urljoin(base, str(a["href"]).strip()).split("#", 1)[0]
+        parts = urlsplit(url)
+        if parts.netloc not in hosts or _PDF_HREF.search(parts.path) or not _RAA_PAGE.search(text):
+            continue
+        if not regional and regex.search(r"\bregion", text):
+            continue
+        score = 2 if text.startswith(("recueil", "raa")) else 0
+        score += 1 if "recueil" in parts.path.lower() else 0
+        scored[url] = max(score, scored.get(url, 0))
+    return sorted(scored, key=lambda u: -scored[u])
 
 
 def _is_path(value: str) -> bool:

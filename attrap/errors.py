@@ -28,6 +28,13 @@ class ConfigError(AttrapError):
 class FetchError(AttrapError):
     """A page or PDF could not be fetched (network, HTTP status, size, host not allowed)."""
 
+    def __init__(
+        self, message: str, *, source: str | None = None, url: str | None = None, status: int | None = None
+    ):
+        super().__init__(message, source=source, url=url)
+        #: the HTTP status the server answered, when it answered one
+        self.status = status
+
 
 class NotAPdfError(FetchError):
     """Something else (an HTML error page, an anti-bot challenge) was served where a PDF was expected."""

@@ -172,8 +172,10 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def error(self, message: str, url: str, cls: type[FetchError] = FetchError) -> FetchError:
-        return cls(message, source=self.source_id, url=url)
+    def error(
+        self, message: str, url: str, cls: type[FetchError] = FetchError, *, status: int | None = None
+    ) -> FetchError:
+        return cls(message, source=self.source_id, url=url, status=status)
 
     def _check_host(self, request: httpx.Request) -> None:
         # Runs for every request, redirects included: a crawl never leaves its source.
@@ -330,7 +332,7 @@ class Fetcher:
             raise self.error("disallowed by robots.txt", url)
         page = self._get_text(url, max_bytes=MAX_PAGE_BYTES, conditional=conditional)
         if page.status not in (200, 304):
-            raise self.error(f"HTTP {page.status}", url)
+            raise self.error(f"HTTP {page.status}", url, status=page.status)
         return page
 
     def post_page(self, url: str, data: dict[str, str]) -> Page:
@@ -339,7 +341,7 @@ class Fetcher:
             raise self.error("disallowed by robots.txt", url)
         resp = self._send("POST", url, max_bytes=MAX_PAGE_BYTES, data=data)
         if resp.status_code != 200:
-            raise self.error(f"HTTP {resp.status_code}", url)
+            raise self.error(f"HTTP {resp.status_code}", url, status=resp.status_code)
         return Page(url=str(resp.url), status=resp.status_code, text=resp.text)
 
     def download_pdf(self, url: str, directory: Path, *, max_bytes: int = MAX_PDF_BYTES) -> Download:

@@ -60,7 +60,8 @@ def serve_in_thread(
     """Start a threaded HTTP server in a daemon thread; returns it and its base URL."""
     httpd = ThreadingHTTPServer((host, port), handler)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # a short poll: stopping a server (once per test) waits for it
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return httpd, f"http://{host}:{httpd.server_address[1]}"
 
 
@@ -217,6 +218,48 @@ class FixtureServer:
         handler.end_headers()
         if body and payload:
             handler.wfile.write(payload)
+
+
+def page_key(url: str) -> str:
+    """How a recorded page is looked up: its path and query, unquoted, without a final slash
+    (a capture may write an href's spaces and accents raw or percent-encoded)."""
+    parts = urlsplit(url)
+    key = unquote(parts.path).rstrip("/") or "/"
+    return f"{key}?{unquote(parts.query)}" if parts.query else key
+
+
+class RecordedSite(FixtureServer):
+    """Pages saved from a live site, served at their real paths and queries.
+
+    ``root/manifest.json`` lists them (``fixtures/real/README.md``): each page's real URL and
+    the file holding it, and optionally a ``status`` and a ``location`` (a redirect). Anything
+    else answers 404, as a page the capture did not keep. Hosts are not told apart: a source
+    is rebased onto the server (``--base-url``)."""
+
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
+        import json
+
+        super().__init__(root, host, port)
+        self.manifest = json.loads((self.root / "manifest.json").read_text(encoding="utf-8"))
+        self._pages = {page_key(p["url"]): p for p in self.manifest["pages"]}
+
+    def _route(self, handler: BaseHTTPRequestHandler) -> str:
+        return page_key(handler.path)
+
+    def _resolve(self, path: str) -> Path | None:
+        page = self._pages.get(path)
+        return self.root / page["file"] if page and page.get("file") else None
+
+    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        page = self._pages.get(path)
+        if page and page.get("location"):
+            target = urlsplit(page["location"])
+            where = target.path + (f"?{target.query}" if target.query else "")
+            return int(page.get("status") or 301), {"Location": where}, b""
+        status, headers, body = super()._answer(path)
+        if status == 200 and page and page.get("status"):
+            status = int(page["status"])
+        return status, headers, body
 
 
 def main() -> None:

@@ -55,6 +55,50 @@ class ScanReport:
     flagged: list[FlaggedDecree] = field(default_factory=list)
     posts_queued: int = 0
     errors: list[str] = field(default_factory=list)
+    #: "old → new" when the source's RAA page had moved and was found elsewhere on its site
+    moved: str | None = None
+    #: listing pages and links left out because older than --since
+    older: int = 0
+
+
+@dataclass
+class SourceCheck:
+    """What ``attrap sources --check`` says of one source: does its URL answer, where did its
+    RAA page go, how many RAA does a sweep see."""
+
+    source_id: str
+    url: str
+    #: "ok", "moved" (found elsewhere on its site), "unhealthy" (answers, but no RAA), "error"
+    state: str
+    moved_to: str | None = None
+    raa: int = 0
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def check_source(source: Source, settings: Settings) -> SourceCheck:
+    """Sweep a source's site once, recording nothing: its URL, its RAA page's move, its RAA."""
+    fetcher = Fetcher(
+        source_id=source.id,
+        allowed_hosts=source.hosts,
+        user_agent=settings.user_agent,
+        delay=settings.request_delay,
+    )
+    url = source.public_url(source.urls[0])
+    try:
+        crawl = engine_for(source).discover(source, fetcher)
+    except Exception as exc:  # noqa: BLE001 - a scraper's bug is this source's answer
+        return SourceCheck(source.id, url, "error", errors=[_describe(exc)], requests=fetcher.requests)
+    finally:
+        fetcher.close()
+    moved = "; ".join(source.public_url(new) for _, new in crawl.moved) or None
+    if crawl.root_failed or not crawl.pages_visited:
+        state = "error"
+    elif not crawl.links:
+        state = "unhealthy"
+    else:
+        state = "moved" if moved else "ok"
+    return SourceCheck(source.id, url, state, moved, len(crawl.links), fetcher.requests, list(crawl.errors))
 
 
 class Attrap:
@@ -114,6 +158,11 @@ class Attrap:
             report.errors.extend(crawl.errors)
             report.pdfs_found = len(crawl.links)
             report.listing_links = crawl.listing_links
+            report.older = crawl.older
+            if crawl.moved:
+                report.moved = "; ".join(
+                    f"{source.public_url(old)} → {source.public_url(new)}" for old, new in crawl.moved
+                )
             known = self.store.known_urls(source.id)
             for link in crawl.links:
                 link = replace(link, url=source.public_url(link.url))
@@ -134,6 +183,8 @@ class Attrap:
                 self._download_and_read(pending, source, fetcher, report, hold_posts, dry_run)
             if crawl.pages_visited == [] or (not crawl.links and crawl.errors):
                 report.outcome = "error"
+            elif report.errors or report.failed or report.moved:
+                report.outcome = "degraded"  # found RAA, but a page, a file or the URL failed
         except AttrapError as exc:  # the whole source failed; others go on
             report.outcome = "error"
             report.errors.append(str(exc))
@@ -155,6 +206,8 @@ class Attrap:
                     pdfs_new=report.pdfs_new,
                     listing_links=report.listing_links,
                     errors=len(report.errors),
+                    moved=report.moved,
+                    older=report.older,
                 )
             except Exception as exc:  # noqa: BLE001 - the database is gone: the run stays "running"
                 report.outcome = "error"

@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 #: PostgreSQL advisory lock key held while migrating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
 #: the schema version this code needs (the newest migration in attrap/migrations/versions)
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 # PostgreSQL full-text search: a French tsvector of the lower-cased, accent-folded title and text
 # (translate() is immutable, so it can be indexed; unaccent() is not, and needs an extension).
 _ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa"
@@ -91,7 +91,7 @@ class CrawlRun(Base):
     source_id: Mapped[str] = mapped_column(String(64), index=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    #: running, ok, error
+    #: running, ok, degraded (a partial crawl, a file that failed, a moved RAA page), error
     outcome: Mapped[str] = mapped_column(String(16), default="running")
     pages_fetched: Mapped[int] = mapped_column(default=0)
     pdfs_found: Mapped[int] = mapped_column(default=0)
@@ -100,6 +100,10 @@ class CrawlRun(Base):
     listing_links: Mapped[int] = mapped_column(default=0)
     errors: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    #: "old → new" when the source's RAA page had moved and was found elsewhere on its site
+    moved: Mapped[str | None] = mapped_column(Text)
+    #: listing pages and links left out because older than --since
+    older: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Recueil(Base):
@@ -249,6 +253,8 @@ class SourceStatus:
     posts_waiting: int
     healthy: bool = True
     health: str | None = None
+    #: unhealthy, degraded, never or ok (attrap.health)
+    state: str = "ok"
     #: why the oldest waiting post has not gone out yet (its last error)
     posts_waiting_reason: str | None = None
 
@@ -732,7 +738,14 @@ class Store:
                     .order_by(Post.id)
                     .limit(1)
                 )
-                health = assess(runs)
+                dated = s.execute(
+                    select(Recueil.published, Recueil.first_seen_at)
+                    .where(Recueil.source_id == sid)
+                    .order_by(Recueil.id.desc())
+                    .limit(200)
+                )
+                published = [day or seen.date() for day, seen in dated]
+                health = assess(runs, published=published, source_id=sid)
                 count = lambda q: s.scalar(select(func.count()).select_from(q.subquery())) or 0  # noqa: E731
                 recs = select(Recueil.id).where(Recueil.source_id == sid)
                 failed = recs.where(Recueil.status == "failed")
@@ -758,6 +771,7 @@ class Store:
                         posts_waiting_reason=reason,
                         healthy=health.healthy,
                         health=health.reason,
+                        state=health.state,
                     )
                 )
         return out

@@ -44,6 +44,7 @@ from wsgiref.util import application_uri
 from attrap import __version__
 from attrap.config import PROJECT_URL, Settings
 from attrap.export import BadParameter, Catalog, Filter, parse_day, to_atom
+from attrap.health import STATES
 from attrap.sources import Source
 from attrap.store import SourceStatus, Store
 from attrap.webui import PageError, WebUI
@@ -338,8 +339,9 @@ class WebApp:
                     "department": src.department,
                     "urls": list(src.urls),
                     "health": {
-                        "healthy": st.healthy if st else True,
-                        "reason": st.health if st else None,
+                        "state": st.state if st and st.last_run else "never",
+                        "healthy": st.healthy if st else False,
+                        "reason": st.health if st else "never scanned",
                         "last_run": st.last_run.isoformat() if st and st.last_run else None,
                         "last_outcome": st.last_outcome if st else None,
                         "recueils": st.recueils if st else 0,
@@ -668,6 +670,7 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
                         "health": {
                             "type": "object",
                             "properties": {
+                                "state": {"type": "string", "enum": list(STATES)},
                                 "healthy": {"type": "boolean"},
                                 "reason": nullable_str,
                                 "last_run": nullable_time,

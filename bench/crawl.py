@@ -17,7 +17,14 @@ Corse-du-Sud's site holds two sources; a recueil one of them already knows is no
 again by the other (as in ``attrap scan``), so PDFs downloaded can be fewer than PDFs found.
 
 Prints, per sweep: requests, bytes received, 304 answers, PDFs found and downloaded, wall time;
-then the ratio second/first for requests, bytes and time. Usage: ``.venv/bin/python bench/crawl.py``.
+then the ratio second/first for requests, bytes and time.
+
+Then the real sites: every fixture of ``fixtures/real/`` (pages saved from the live sites in
+August 2026, with the download links a person sees on them) crawled from its source file's
+URL: RAA found against the oracles (recall, and links found that the oracle does not hold),
+requests per RAA found, and the health one such sweep gives each source (how many a sweep
+marks unhealthy or degraded; a reduced copy answers 404 for every page it did not keep, so
+"degraded" is expected there). Usage: ``.venv/bin/python bench/crawl.py [--real-only]``.
 """
 
 from __future__ import annotations
@@ -146,8 +153,56 @@ def on_fixture(source: Source, registry: dict[str, Source], base_url: str) -> So
     return replace(moved, urls=fixture.rebased(base_url).urls)
 
 
+def real_sites() -> None:
+    """The real-markup fixtures: recall against their oracles, requests per RAA, health."""
+    from types import SimpleNamespace
+
+    from attrap.health import assess
+    from tests import realsites
+
+    found = expected = extra = requests = 0
+    states: dict[str, list[str]] = {}
+    misses: list[str] = []
+    t0 = time.perf_counter()
+    for site in realsites.fixtures():
+        source = load_sources()[site.name]
+        start = None if any(realsites.served(site, u) for u in source.urls) else realsites.entry(site)
+        r = realsites.crawl(site, start=start)
+        found += len(r.found & r.expected)
+        expected += len(r.expected)
+        extra += len(r.extra)
+        requests += r.requests
+        if r.missed or r.extra:
+            misses.append(f"{site.name}: {len(r.missed)} missed, {len(r.extra)} not in the oracle")
+        c = r.crawl
+        outcome = "degraded" if c.errors or c.moved else "ok"
+        if c.root_failed or not c.pages_visited:
+            outcome = "error"
+        run = SimpleNamespace(
+            outcome=outcome, pages_fetched=r.requests, pdfs_found=len(c.links), listing_links=c.listing_links,
+            error="; ".join(c.errors[:1]) or None, moved="; ".join(b for _, b in c.moved) or None, older=0,
+        )  # fmt: skip
+        states.setdefault(assess([run], source_id=site.name).state, []).append(site.name)
+    seconds = time.perf_counter() - t0
+    n = len(realsites.fixtures())
+    print(f"\nreal sites: {n} sources, pages saved from the live sites (fixtures/real/)")
+    recall = found / expected if expected else float("nan")
+    print(f"RAA found / oracle      {found}/{expected} = {recall:.3f}")
+    print(f"links not in the oracle {extra}")
+    print(f"requests per RAA found  {requests / found if found else float('nan'):.2f} ({requests} requests)")
+    print("health after one sweep  " + ", ".join(f"{k} {len(v)}" for k, v in sorted(states.items())))
+    print(f"unhealthy               {', '.join(states.get('unhealthy', [])) or 'none'}")
+    print(f"time                    {seconds:.2f} s")
+    for line in misses:
+        print(f"  {line}")
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--real-only", action="store_true", help="only the real sites")
+    if parser.parse_args().real_only:
+        real_sites()
+        return
     registry = load_sources()
     servers = {family: server(SITES / sid).start() for family, (sid, server) in FIXTURES.items()}
     for server in servers.values():
@@ -186,6 +241,7 @@ def main() -> None:
         ("time", first.seconds, second.seconds),
     ):
         print(f"second/first {name:<9} {b / a if a else float('nan'):.3f}")
+    real_sites()
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ SETTINGS: dict[str, Any] = {
     # the page's own column (the side column holds unrelated links and PDFs), else <main>
     "content": "main div.col-main, main",
     # a listing's entries (folder or tag view): years, months, recueils or their detail pages
-    "entries": "article.news-list-item h2.news-list-title a",
+    "entries": "article.news-list-item h2.news-list-title a, .news-list-title a",
     # a year page's table of contents: its months ("Janvier", without the year)
-    "months": "div.sommaire-bloc div.sommaire-content ol li a",
+    "months": "div.sommaire-bloc div.sommaire-content ol li a, .sommaire-content ol li a",
     "pager": "li.next a",
     "download_name": "a.link-download > span",
     # where a listing also holds another source's entries: a regex that the label (text and
@@ -61,7 +61,10 @@ class PrefecturesRegionsEngine(DsfrEngine):
         return super().discover(replace(source, settings=settings), fetcher, since=since)
 
     def refused(self, soup: BeautifulSoup, cfg: dict[str, Any]) -> str | None:
-        if soup.find("main") is None:
+        # the interstitial has no <main> and none of the theme's listings (a page saved
+        # without its layout still shows its entries, months or downloads)
+        theirs = f"{cfg['entries']}, {cfg['months']}, a.link-download"
+        if soup.find("main") is None and soup.select_one(theirs) is None:
             return super().refused(soup, cfg) or "no <main>, unlike every page of the theme"
         return super().refused(soup, cfg)
 

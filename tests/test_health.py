@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from types import SimpleNamespace
+
 import pytest
 
 from attrap.config import Settings
+from attrap.health import assess
 from attrap.pipeline import Attrap
 from attrap.sources import registry
+from tests.conftest import run_cli
 
 ROOT = "/Publications/RAA-et-Archives"
 
@@ -51,12 +56,73 @@ def test_no_raa_where_there_usually_are_some_is_reported(app, fixture_site):
     assert not row.healthy and row.health == "found no RAA where it usually finds 7"
 
 
-def test_repeated_failures_make_a_source_unhealthy(app, fixture_site):
+def test_a_failed_sweep_is_unhealthy_and_repeated_failures_say_so(app, fixture_site):
     source = registry()["pref13"].rebased(fixture_site.base_url)
-    fixture_site.inject(ROOT, 404, times=3)
+    fixture_site.inject(ROOT, 503, times=1000)
     app.scan(source)
-    assert _status(app).healthy  # one failure may be passing
+    row = _status(app)
+    assert row.state == "unhealthy" and row.health.startswith("last sweep failed: HTTP 503")
     app.scan(source)
     app.scan(source)
     row = _status(app)
-    assert not row.healthy and row.health.startswith("failed 3 times in a row; last: HTTP 404")
+    assert row.state == "unhealthy" and row.health.startswith("failed 3 times in a row; last: HTTP 503")
+
+
+def test_a_first_sweep_whose_listing_holds_no_download_link_is_unhealthy(app, fixture_site):
+    cards = "".join(
+        f'<div class="fr-card"><h3 class="fr-card__title"><a href="{ROOT}/RAA-{y}">RAA {y}</a></h3></div>'
+        for y in (2026, 2025)
+    )
+    fixture_site.replace(ROOT, f"<html><body><main>{cards}</main></body></html>".encode(), "text/html")
+    for y in (2026, 2025):
+        fixture_site.replace(
+            f"{ROOT}/RAA-{y}", b"<html><body><main><p>Aucun recueil.</p></main></body></html>", "text/html"
+        )
+    report = app.scan(registry()["pref13"].rebased(fixture_site.base_url))
+    assert report.outcome == "ok" and report.pdfs_found == 0
+    row = _status(app)
+    assert row.state == "unhealthy" and not row.healthy
+    assert row.health == "listing pages parsed (4 requests, 2 listing links) but no RAA download link found"
+
+
+def test_a_sweep_where_a_listing_page_failed_is_degraded(app, fixture_site):
+    fixture_site.inject(f"{ROOT}/Archives-RAA-des-Bouches-du-Rhone", 500, times=1000)
+    report = app.scan(registry()["pref13"].rebased(fixture_site.base_url))
+    assert report.outcome == "degraded" and report.pdfs_found > 0
+    row = _status(app)
+    assert row.state == "degraded" and not row.healthy and "HTTP 500" in row.health
+
+
+def test_a_moved_raa_page_is_followed_and_status_says_where(cli_env, fixture_site):
+    new = "/Publications/Recueils-des-actes-administratifs"
+    root = (fixture_site.root / ROOT.lstrip("/") / "index.html").read_bytes()
+    fixture_site.inject(ROOT, 404, times=1000)  # renamed by the site
+    fixture_site.replace(new, root, "text/html; charset=utf-8")
+    fixture_site.replace(
+        "/Publications",
+        f'<html><body><main><a href="/Publications/Annonces">Annonces</a> <a href="{new}">Recueil des actes '
+        "administratifs</a></main></body></html>".encode(),
+        "text/html; charset=utf-8",
+    )
+    scan = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    moved = f"https://www.bouches-du-rhone.gouv.fr{ROOT} → https://www.bouches-du-rhone.gouv.fr{new}"
+    assert f"RAA page moved: {moved}; update scrapers/pref13.toml" in scan.stdout
+    assert "7 PDF found" in scan.stdout
+    status = run_cli("status", env=cli_env).stdout
+    assert f"DEGRADED: RAA page moved: {moved}; update scrapers/pref13.toml" in status
+    assert status.index("pref13") < status.index("pref01")  # what needs a look comes first
+
+
+def test_a_source_whose_newest_raa_is_long_overdue_is_unhealthy():
+    run = SimpleNamespace(
+        outcome="ok", pages_fetched=5, pdfs_found=20, listing_links=8, error=None, moved=None, older=0
+    )
+    weekly = [date(2026, 9, 30) - timedelta(days=7 * i) for i in range(12)]
+    late = assess([run], published=weekly, today=date(2026, 12, 2))
+    assert late.state == "unhealthy"
+    assert (
+        late.reason == "newest RAA is from 2026-09-30, 63 days ago, where it usually publishes every 7 days"
+    )
+    assert assess([run], published=weekly, today=date(2026, 10, 20)).state == "ok"  # 20 days: within 21
+    assert assess([run], published=weekly[:3], today=date(2026, 12, 2)).state == "ok"  # too few to tell
+    assert assess([], published=weekly).state == "never"

@@ -193,18 +193,18 @@ def test_source_health_unhealthy_first_with_the_reason(cli_env, fixture_site):
     for _ in range(3):  # three failures in a row: unhealthy
         run = store.start_run("pref06")
         store.finish_run(run, outcome="error", error="HTTP 503 <b>from</b> the site", errors=1)
-    run = store.start_run("pref07")  # one failure: to watch
-    store.finish_run(run, outcome="error", error="timeout", errors=1)
+    run = store.start_run("pref07")  # RAA found, a month page failed: degraded
+    store.finish_run(run, outcome="degraded", error="HTTP 404 [pref07 …/Aout]", errors=1, pdfs_found=4)
     rec = store.add_recueil(RecueilLink("pref06", "https://www.alpes-maritimes.gouv.fr/raa.pdf", "RAA 06"))
     store.recueil_failed(rec.id, "not a PDF: <html>")
     store.close()
     with serving(cli_env) as base, httpx.Client(base_url=base, headers=HTML, timeout=10) as c:
         overview = _page(c, "/etat")
         order = re.findall(r'<tr class="state-([a-z]+)">\s*<th scope="row"><a href="/etat/([^"]+)"', overview)
-        assert order[0] == ("unhealthy", "pref06") and order[1] == ("warning", "pref07")
+        assert order[0] == ("unhealthy", "pref06") and order[1] == ("degraded", "pref07")
         assert ("ok", "pref13") in order and order[-1][0] == "never"
         assert [s for s, _ in order] == sorted(
-            (s for s, _ in order), key=["unhealthy", "warning", "ok", "never"].index
+            (s for s, _ in order), key=["unhealthy", "degraded", "ok", "never"].index
         )
         assert "1 en panne" in overview and "failed 3 times in a row" in overview
         assert "&lt;b&gt;from&lt;/b&gt;" in overview and "<b>from" not in overview

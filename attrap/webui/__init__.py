@@ -37,6 +37,7 @@ from attrap.classify import load_rules
 from attrap.config import PROJECT_URL
 from attrap.export import BadParameter, Catalog, Filter
 from attrap.frdates import format_date, format_period, iso_day
+from attrap.health import STATES
 from attrap.store import SourceStatus, Store, parse_query
 from attrap.webui import charts, departements
 from attrap.webui.highlight import mark, query_spans, query_terms, rule_spans
@@ -63,7 +64,7 @@ _PAGES = {"/statistiques": "stats", "/etat": "sources"}
 _DECREE = re.compile(r"/decret/([^/]+)")
 _SOURCE = re.compile(r"/etat/([^/]+)")
 _STATIC = re.compile(r"/static/([a-z0-9-]+\.(?:css|svg))")
-OUTCOMES = {"ok": "réussi", "error": "échec", "running": "en cours"}
+OUTCOMES = {"ok": "réussi", "degraded": "partiel", "error": "échec", "running": "en cours"}
 POST_STATUSES = {
     "queued": "en attente", "sending": "en cours d'envoi", "posted": "publié", "failed": "échec définitif",
     "held": "retenu (non publié)",
@@ -443,7 +444,7 @@ class WebUI:
             st = statuses.get(src.id)
             state = _state(st)
             rows.append({"source": src, "status": st, "state": state, "newest": newest.get(src.id)})
-        order = {"unhealthy": 0, "warning": 1, "ok": 2, "never": 3}
+        order = {state: i for i, state in enumerate(STATES)}
         rows.sort(
             key=lambda r: (
                 order[r["state"]],
@@ -482,9 +483,7 @@ class WebUI:
 
 
 def _state(st: SourceStatus | None) -> str:
-    """unhealthy, warning (healthy, with something to say), ok, or never (never scanned)."""
+    """unhealthy, degraded, ok, or never (never scanned): attrap.health's word."""
     if st is None or st.last_run is None:
         return "never"
-    if not st.healthy:
-        return "unhealthy"
-    return "warning" if st.health or st.failed else "ok"
+    return st.state
