@@ -217,7 +217,7 @@ class Attrap:
                 log,
                 logging.INFO if report.outcome == "ok" else logging.WARNING,
                 source.id,
-                "scanned" if report.outcome == "ok" else "scan-failed",
+                {"ok": "scanned", "degraded": "scanned-degraded"}.get(report.outcome, "scan-failed"),
                 found=report.pdfs_found,
                 new=report.pdfs_new,
                 read=report.processed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -126,3 +127,14 @@ def test_a_source_whose_newest_raa_is_long_overdue_is_unhealthy():
     assert assess([run], published=weekly, today=date(2026, 10, 20)).state == "ok"  # 20 days: within 21
     assert assess([run], published=weekly[:3], today=date(2026, 12, 2)).state == "ok"  # too few to tell
     assert assess([], published=weekly).state == "never"
+
+
+def test_a_sweep_with_a_file_that_is_not_a_pdf_is_degraded_and_says_which(cli_env, fixture_site):
+    oracle = json.loads((fixture_site.root / "EXPECTED.json").read_text(encoding="utf-8"))
+    broken = oracle["recueils"][0]["path"]
+    fixture_site.replace(broken, b"<html><body>Service indisponible</body></html>", "application/pdf")
+    scan = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    assert "pref13: DEGRADED" in scan.stdout and "expected a PDF, got an HTML page" in scan.stdout
+    status = run_cli("status", env=cli_env).stdout
+    line = next(x for x in status.splitlines() if x.strip().startswith("DEGRADED"))
+    assert "expected a PDF, got an HTML page" in line

@@ -25,7 +25,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "pref
 def test_the_real_fixtures_cover_every_family_of_departmental_site():
     families = {registry()[realsites.manifest(s)["source"]].family for s in SITES}
     assert len(SITES) >= 90
-    assert {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefectures-regions"} <= families
+    assert {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefectures-regions", "dims"} <= families
 
 
 @pytest.mark.parametrize("site", SITES, ids=[s.name for s in SITES])
