@@ -302,6 +302,8 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
                         "matches": [dataclasses.asdict(m) for m in d.matches],
                         "ocr_pages": d.decree.ocr_pages,
                         "details": d.details.to_json() if d.details else None,
+                        "from_sommaire": d.from_sommaire,
+                        "pages_missing": d.decree.missing,
                     }
                     for d in decrees
                 ],
@@ -318,6 +320,9 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
             for d in r["decrees"]:
                 cats = ", ".join(d["categories"]) or "-"
                 click.echo(f"  p.{d['pages'][0]}-{d['pages'][1]} [{cats}] {d['title']}")
+                if d["from_sommaire"]:
+                    why = "its pages are not in the PDF" if d["pages_missing"] else "its pages could not be read"
+                    click.echo(f"      flagged from the recueil's sommaire: {why}")
                 for m in d["matches"]:
                     click.echo(f"      {m['rule']} (p.{m['page']}): {m['excerpt']}")
                 for line in _details_lines(d["details"]):

@@ -311,6 +311,24 @@ class Flag:
     text: str
 
 
+#: said of a decree flagged from its recueil's sommaire (posts, web page, API, feeds)
+FROM_SOMMAIRE = Flag(
+    "from-sommaire",
+    "Repéré dans le sommaire du recueil : ses pages n'ont pas pu être lues (à vérifier dans le PDF)",
+)
+PAGES_MISSING = Flag(
+    "pages-missing",
+    "Repéré dans le sommaire du recueil : ses pages manquent au PDF publié",
+)
+
+
+def sommaire_flags(*, from_sommaire: bool, pages_missing: bool) -> list[Flag]:
+    """The flag a decree found only through its recueil's sommaire carries, if it is one."""
+    if not from_sommaire:
+        return []
+    return [PAGES_MISSING if pages_missing else FROM_SOMMAIRE]
+
+
 def assess(
     details: Details,
     *,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import contains_eager, defer
 
 from attrap import __version__
 from attrap.config import PROJECT_URL
-from attrap.details import Window, assess, load_windows
+from attrap.details import Window, assess, load_windows, sommaire_flags
 from attrap.frdates import fold, format_date, format_period, iso_day
 from attrap.model import Details
 from attrap.sources import Source, registry
@@ -246,7 +246,10 @@ class Catalog:
         rec = d.recueil
         src = self.sources.get(rec.source_id)
         details = Details.from_json(d.details) if d.details else None
-        flags: dict[str, str] = {}
+        flags: dict[str, str] = {
+            f.id: f.text
+            for f in sommaire_flags(from_sommaire=bool(d.from_sommaire), pages_missing=bool(d.pages_missing))
+        }
         if details:
             for category in d.categories:
                 for flag in assess(
@@ -292,6 +295,9 @@ class Catalog:
             "flagged": bool(d.flagged),
             # when a re-read of its recueil no longer found it at this page
             "superseded_at": _iso(d.superseded_at),
+            # flagged from its recueil's sommaire: its own pages unreadable, or not in the PDF
+            "from_sommaire": bool(d.from_sommaire),
+            "pages_missing": bool(d.pages_missing),
         }
 
 

@@ -56,6 +56,10 @@ class Decree:
     number: str | None = None
     signed_on: date | None = None
     signatory: str | None = None
+    #: the title the recueil's sommaire gives it (clean where the page reads badly)
+    sommaire_title: str | None = None
+    #: listed by the sommaire, its pages are not in the PDF (a truncated file): ``pages`` empty
+    missing: bool = False
 
     @property
     def text(self) -> str:
@@ -113,6 +117,9 @@ class ClassifiedDecree:
     matches: list[Match] = field(default_factory=list)
     #: what a flagged decree authorises, where and when (attrap.details)
     details: Details | None = None
+    #: flagged from its sommaire entry's title: its own pages gave no decision (missing,
+    #: unreadable, OCR'd with low confidence)
+    from_sommaire: bool = False
 
 
 @dataclass
@@ -137,6 +144,9 @@ class Alert:
     published: date | None = None
     #: facts campaigners act on: "published after the period began", "outside any legal window"
     flags: list[str] = field(default_factory=list)
+    #: flagged from the recueil's sommaire, its pages unreadable or missing (said in the post)
+    from_sommaire: bool = False
+    pages_missing: bool = False
 
 
 @dataclass(frozen=True)

@@ -321,6 +321,11 @@ class Attrap:
             log.exception("%s: reading %s failed", source.id, url)
             self._failed(recueil_id, url, source, report, AttrapError(_describe(exc)))
             return
+        if missing := [d.number or f"page {d.first_page}" for d in doc.decrees if d.missing]:
+            report.errors.append(
+                f"the sommaire lists {len(missing)} decree(s) whose pages are not in the PDF "
+                f"({', '.join(missing[:5])}) [{source.id} {url}]"
+            )
         faults.point("read")
         saved = self.store.save_processed(
             recueil_id,
@@ -491,11 +496,40 @@ def read_and_classify(
     return classify_all(doc.decrees, ruleset)
 
 
+#: a decree whose pages hold fewer letters than this gives no decision of its own
+MIN_LETTERS = 400
+#: nor one whose pages were all OCR'd below this mean confidence (0-100)
+MIN_OCR_CONFIDENCE = 60
+
+
+def undecided(decree: Decree) -> bool:
+    """Whether a decree's own pages can decide nothing: missing from the PDF, nearly no text,
+    or only OCR of low confidence."""
+    if decree.missing or not decree.pages:
+        return True
+    if sum(c.isalpha() for c in decree.text) < MIN_LETTERS:
+        return True
+    confidences = [p.confidence for p in decree.pages if p.method == "ocr" and p.confidence is not None]
+    ocr_only = all(p.method == "ocr" for p in decree.pages)
+    return ocr_only and bool(confidences) and sum(confidences) / len(confidences) < MIN_OCR_CONFIDENCE
+
+
 def classify_all(decrees: Sequence[Decree], ruleset: Ruleset) -> list[ClassifiedDecree]:
-    """Classify each decree; a flagged one gets its details (place, period, service, counts)."""
+    """Classify each decree; a flagged one gets its details (place, period, service, counts).
+
+    A decree its pages cannot decide (:func:`undecided`) is classified by its sommaire entry's
+    title instead, when the recueil has one: flagged so, it is marked ``from_sommaire``."""
     out = []
     for decree in decrees:
         cd = ruleset.classify(decree)
+        if decree.sommaire_title and undecided(decree):
+            if cd.categories:  # its title was the sommaire's, its pages had none readable
+                cd.from_sommaire = decree.title == decree.sommaire_title
+            else:
+                entry = Decree(decree.sommaire_title, decree.first_page, decree.last_page, number=decree.number)
+                by_title = ruleset.classify(entry)
+                if by_title.categories:
+                    cd = ClassifiedDecree(decree, by_title.categories, by_title.matches, from_sommaire=True)
         if cd.categories:
             cd.details = extract_details(decree)
         out.append(cd)

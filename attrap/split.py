@@ -19,8 +19,11 @@ How starts are found, most trusted first:
    "DÉCISION …", OCR's "ARRÉTÉ") and whose previous page ended a decree (a "Fait à …, le …"
    signature) or is the cover.
 
-Cover and sommaire pages belong to no decree. A document where nothing looks like a decree
-becomes one decree spanning all its pages, so nothing is lost for classification.
+An entry of the sommaire whose declared page lies past the document's end (a truncated PDF)
+becomes a decree without pages, titled by its entry (``missing``): classification can still
+flag it from that title. Cover and sommaire pages belong to no decree. A document where
+nothing looks like a decree becomes one decree spanning all its pages, so nothing is lost for
+classification.
 """
 
 from __future__ import annotations
@@ -333,8 +336,8 @@ def _sommaire_offset(
 
 def _reconcile(
     starts: dict[int, str], entries: list[SommaireEntry], by_number: dict[int, Page], skip: set[int]
-) -> dict[int, str]:
-    """Add sommaire entries whose page head id was unreadable, offset-corrected."""
+) -> tuple[dict[int, str], int]:
+    """Add sommaire entries whose page head id was unreadable, offset-corrected; and the offset."""
     offset = _sommaire_offset(starts, entries, by_number, skip)
     found_ids = set(starts.values())
     merged = dict(starts)
@@ -345,7 +348,7 @@ def _reconcile(
         if page in by_number and page not in skip and page not in merged:
             # the heads win: a page already started by a head id keeps it
             merged[page] = e.id
-    return merged
+    return merged, offset
 
 
 def _starts_from_titles(pages: Sequence[Page], skip: set[int]) -> dict[int, str]:
@@ -380,8 +383,9 @@ def split_decrees(pages: Sequence[Page]) -> list[Decree]:
         skip.add(pages[0].number)
     known = {e.id for e in entries}
     starts = _starts_from_ids(pages, skip, known)
+    offset = 0
     if entries:
-        starts = _reconcile(starts, entries, by_number, skip)
+        starts, offset = _reconcile(starts, entries, by_number, skip)
     if not starts:
         starts = _starts_from_titles(pages, skip)
     if not starts:
@@ -397,7 +401,28 @@ def split_decrees(pages: Sequence[Page]) -> list[Decree]:
         end = ordered[i + 1] - 1 if i + 1 < len(ordered) else pages[-1].number
         span = [by_number[n] for n in range(first, end + 1) if n in by_number and n not in skip]
         decrees.append(_decree(span, starts[first], titles.get(starts[first], "")))
-    return decrees
+    return decrees + missing_from(entries, set(starts.values()), offset, pages[-1].number)
+
+
+def missing_from(entries: Sequence[SommaireEntry], placed: set[str], offset: int, last: int) -> list[Decree]:
+    """The sommaire's entries whose pages lie past the document's end (a truncated PDF): each
+    a decree without pages, at the page the sommaire declares, titled by its entry."""
+    out = []
+    for e in entries:
+        if e.id in placed or e.page is None or e.page + offset <= last:
+            continue
+        first = e.page + offset
+        out.append(
+            Decree(
+                title=e.title,
+                first_page=first,
+                last_page=first + max(1, e.pages or 1) - 1,
+                number=e.id,
+                sommaire_title=e.title,
+                missing=True,
+            )
+        )
+    return out
 
 
 def _decree(span: list[Page], decree_id: str, sommaire_title: str) -> Decree:
@@ -413,4 +438,5 @@ def _decree(span: list[Page], decree_id: str, sommaire_title: str) -> Decree:
         number=number or decree_id or None,
         signed_on=signed,
         signatory=signatory,
+        sommaire_title=sommaire_title or None,
     )

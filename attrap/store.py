@@ -33,6 +33,7 @@ from sqlalchemy import (
     column,
     create_engine,
     event,
+    false,
     func,
     inspect,
     literal_column,
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 #: PostgreSQL advisory lock key held while migrating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
 #: the schema version this code needs (the newest migration in attrap/migrations/versions)
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 # PostgreSQL full-text search: a French tsvector of the lower-cased, accent-folded title and text
 # (translate() is immutable, so it can be indexed; unaccent() is not, and needs an extension).
 _ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa"
@@ -162,6 +163,10 @@ class DecreeRow(Base):
     ocr_pages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: what a flagged decree authorises, where and when (attrap.details), as JSON
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: flagged from its sommaire entry's title, its own pages unreadable or missing
+    from_sommaire: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: listed by the sommaire, its pages are not in the PDF
+    pages_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     recueil: Mapped[Recueil] = relationship(back_populates="decrees")
 
     @validates("categories")
@@ -472,6 +477,7 @@ class Store:
             row.categories = list(cd.categories)  # and row.flagged
             row.matches = [m.__dict__ for m in cd.matches]
             row.details = cd.details.to_json() if cd.details else None
+            row.from_sommaire, row.pages_missing = cd.from_sommaire, d.missing
             row.superseded_at = None
             if row.flagged and row.flagged_at is None:
                 row.flagged_at = now
@@ -648,6 +654,8 @@ class Store:
                 details=Details.from_json(d.details) if d.details else None,
                 first_seen=rec.first_seen_at,
                 published=rec.published,
+                from_sommaire=bool(d.from_sommaire),
+                pages_missing=bool(d.pages_missing),
             )
 
     def update_post(self, post_id: int, **values: Any) -> None:

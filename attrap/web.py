@@ -640,6 +640,14 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
                             **nullable_time,
                             "description": "When a re-read of its recueil no longer found it at this page",
                         },
+                        "from_sommaire": {
+                            "type": "boolean",
+                            "description": "Flagged from its recueil's sommaire: its pages could not be read",
+                        },
+                        "pages_missing": {
+                            "type": "boolean",
+                            "description": "Listed by the sommaire, its pages are not in the PDF",
+                        },
                         "posted_categories": {
                             "type": "array",
                             "items": {"type": "string"},
