@@ -321,7 +321,9 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
                 cats = ", ".join(d["categories"]) or "-"
                 click.echo(f"  p.{d['pages'][0]}-{d['pages'][1]} [{cats}] {d['title']}")
                 if d["from_sommaire"]:
-                    why = "its pages are not in the PDF" if d["pages_missing"] else "its pages could not be read"
+                    why = "its pages could not be read"
+                    if d["pages_missing"]:
+                        why = "its pages are not in the PDF"
                     click.echo(f"      flagged from the recueil's sommaire: {why}")
                 for m in d["matches"]:
                     click.echo(f"      {m['rule']} (p.{m['page']}): {m['excerpt']}")

@@ -526,7 +526,7 @@ def classify_all(decrees: Sequence[Decree], ruleset: Ruleset) -> list[Classified
             if cd.categories:  # its title was the sommaire's, its pages had none readable
                 cd.from_sommaire = decree.title == decree.sommaire_title
             else:
-                entry = Decree(decree.sommaire_title, decree.first_page, decree.last_page, number=decree.number)
+                entry = Decree(decree.sommaire_title, decree.first_page, decree.last_page)
                 by_title = ruleset.classify(entry)
                 if by_title.categories:
                     cd = ClassifiedDecree(decree, by_title.categories, by_title.matches, from_sommaire=True)
