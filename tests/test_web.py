@@ -166,7 +166,7 @@ def test_errors_and_the_openapi_document(client):
     params = {p["name"] for p in doc["paths"]["/decrees"]["get"]["parameters"]}
     assert params == {"category", "department", "source", "since", "q", "limit", "offset"}
     assert set(doc["paths"]["/feeds/{category}.atom"]["get"]["parameters"][0]["schema"]["enum"]) == {
-        "drone", "avs", "videoprotection",
+        "drone", "avs", "videoprotection", "abrogation",
     }  # fmt: skip
     refs = {m for m in json.dumps(doc).split('"') if m.startswith("#/components/schemas/")}
     assert {r.rsplit("/", 1)[1] for r in refs} <= set(doc["components"]["schemas"])

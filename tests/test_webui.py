@@ -158,7 +158,7 @@ def test_every_page_over_the_fixture_store(filled, browse, monkeypatch):
     dep_bars = 3  # the département's bar: one piece per category
     assert stats.count("<rect x=") == len(months) + dep_bars
     assert "octobre 2026 — Drones (caméras aéroportées) : 2</title>" in html.unescape(stats)
-    assert '<th scope="row">13 — Bouches-du-Rhône</th><td>3</td><td>1</td><td>2</td><td>6</td>' in (
+    assert '<th scope="row">13 — Bouches-du-Rhône</th><td>3</td><td>1</td><td>2</td><td>0</td><td>6</td>' in (
         html.unescape(stats)
     )
     only_avs = _page(browse, "/statistiques", category="avs")
