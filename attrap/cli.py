@@ -200,6 +200,8 @@ def _print_report(r: ScanReport) -> None:
     )
     if r.moved:
         click.echo(f"  RAA page moved: {r.moved}; update scrapers/{r.source_id}.toml")
+    if r.unchanged:
+        click.echo(f"  {r.unchanged} recueil(s) that failed before are unchanged (HTTP 304): not downloaded")
     for f in r.flagged:
         click.echo(f"  [{', '.join(f.categories)}] {f.title}\n      {f.link}")
     for e in r.errors:

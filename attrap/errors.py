@@ -36,6 +36,10 @@ class FetchError(AttrapError):
         self.status = status
 
 
+class NotModifiedError(FetchError):
+    """A file that failed before answered 304 to a conditional GET: unchanged, still broken."""
+
+
 class NotAPdfError(FetchError):
     """Something else (an HTML error page, an anti-bot challenge) was served where a PDF was expected."""
 

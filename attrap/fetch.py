@@ -32,7 +32,7 @@ from typing import Protocol
 import httpx
 
 from attrap.config import USER_AGENT
-from attrap.errors import FetchError, NotAPdfError
+from attrap.errors import FetchError, NotAPdfError, NotModifiedError
 from attrap.logs import event
 from attrap.model import Validator
 
@@ -123,6 +123,13 @@ class Download:
     path: Path
     sha256: str
     size: int
+    #: the server's validators for the file, kept if reading it fails (asked for next time)
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def validator(self) -> Validator:
+        return Validator(self.etag, self.last_modified, self.url, "")
 
 
 class Fetcher:
@@ -344,22 +351,40 @@ class Fetcher:
             raise self.error(f"HTTP {resp.status_code}", url, status=resp.status_code)
         return Page(url=str(resp.url), status=resp.status_code, text=resp.text)
 
-    def download_pdf(self, url: str, directory: Path, *, max_bytes: int = MAX_PDF_BYTES) -> Download:
-        """Stream a PDF to ``directory/<sha256>.pdf``; NotAPdfError if something else came."""
+    def download_pdf(
+        self, url: str, directory: Path, *, max_bytes: int = MAX_PDF_BYTES, failed_before: bool = False
+    ) -> Download:
+        """Stream a PDF to ``directory/<sha256>.pdf``; NotAPdfError if something else came.
+
+        A file that ``failed_before`` is asked for conditionally, with the validators kept when
+        it failed: an unchanged broken file costs a 304 (NotModifiedError), not a download."""
         if not self.allowed_by_robots(url):
             raise self.error("disallowed by robots.txt", url)
+        kept = self.validators.get_validator(url) if self.validators and failed_before else None
+        headers = {}
+        if kept and kept.etag:
+            headers["If-None-Match"] = kept.etag
+        if kept and kept.last_modified:
+            headers["If-Modified-Since"] = kept.last_modified
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=directory, suffix=".part")
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            resp = self._send("GET", url, max_bytes=max_bytes, sink=tmp)
+            resp = self._send("GET", url, max_bytes=max_bytes, sink=tmp, headers=headers)
+            if resp.status_code == 304 and headers:
+                self.not_modified += 1
+                raise self.error("unchanged since it failed (HTTP 304)", url, NotModifiedError, status=304)
             if resp.status_code != 200:
-                raise self.error(f"HTTP {resp.status_code}", url)
+                raise self.error(f"HTTP {resp.status_code}", url, status=resp.status_code)
+            etag, last_modified = resp.headers.get("etag"), resp.headers.get("last-modified")
             head = resp.content
             if b"%PDF-" not in head[:1024]:
                 kind = "an HTML page" if b"<" in head[:512] else "not a PDF"
                 ctype = resp.headers.get("content-type", "?")
+                if self.validators is not None and (etag or last_modified):  # asked for next time
+                    kept = Validator(etag, last_modified, url, "")
+                    self.validators.put_validator(self.source_id, url, kept)
                 raise self.error(
                     f"expected a PDF, got {kind} ({ctype}, {tmp.stat().st_size} bytes)",
                     url,
@@ -372,7 +397,7 @@ class Fetcher:
             final = pdf_path(directory, digest.hexdigest())
             size = tmp.stat().st_size
             tmp.replace(final)
-            return Download(url=str(resp.url), path=final, sha256=digest.hexdigest(), size=size)
+            return Download(str(resp.url), final, digest.hexdigest(), size, etag, last_modified)
         finally:
             tmp.unlink(missing_ok=True)
 

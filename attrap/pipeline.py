@@ -20,7 +20,7 @@ from attrap.classify import Ruleset, load_rules
 from attrap.config import Settings
 from attrap.details import extract_details
 from attrap.discover import engine_for
-from attrap.errors import AttrapError
+from attrap.errors import AttrapError, NotModifiedError
 from attrap.fetch import Download, Fetcher, pdf_path
 from attrap.logs import event
 from attrap.model import ClassifiedDecree, Decree
@@ -52,6 +52,8 @@ class ScanReport:
     listing_links: int = 0
     processed: int = 0
     failed: int = 0
+    #: recueils that failed before and answered 304: unchanged, not downloaded again
+    unchanged: int = 0
     flagged: list[FlaggedDecree] = field(default_factory=list)
     posts_queued: int = 0
     errors: list[str] = field(default_factory=list)
@@ -176,7 +178,7 @@ class Attrap:
             ]
             if defer_reading is not None:
                 for rec in pending:
-                    dl = self._download(rec.id, rec.url, source, fetcher, report)
+                    dl = self._download(rec, source, fetcher, report)
                     if dl is not None:
                         defer_reading(rec.id, rec.url, dl)
             else:
@@ -241,7 +243,7 @@ class Attrap:
             reading: dict[Future, tuple[int, str, Download]] = {}
             with logs.progress(f"{source.id}: recueils", len(pending)) as advance:
                 for rec in pending:
-                    dl = self._download(rec.id, rec.url, source, fetcher, report)
+                    dl = self._download(rec, source, fetcher, report)
                     if dl is None:
                         advance(1)
                     else:
@@ -279,13 +281,18 @@ class Attrap:
         self._save(read, recueil_id, url, download, source, report, hold_posts, dry_run)
         return report
 
-    def _download(
-        self, recueil_id: int, url: str, source: Source, fetcher: Fetcher, report: ScanReport
-    ) -> Download | None:
+    def _download(self, rec: Any, source: Source, fetcher: Fetcher, report: ScanReport) -> Download | None:
+        """Download a recueil to read (one that failed before, conditionally: see
+        :meth:`Fetcher.download_pdf`); None when it failed, recorded, or is unchanged and broken."""
         try:
-            return fetcher.download_pdf(source.fetch_url(url), self.settings.pdf_dir / source.id)
+            url, directory = source.fetch_url(rec.url), self.settings.pdf_dir / source.id
+            return fetcher.download_pdf(url, directory, failed_before=rec.status == "failed")
+        except NotModifiedError:
+            report.unchanged += 1  # still failed for what it said before; no attempt spent
+            event(log, logging.INFO, source.id, "unchanged-failed", rec.url)
+            return None
         except AttrapError as exc:
-            self._failed(recueil_id, url, source, report, exc)
+            self._failed(rec.id, rec.url, source, report, exc)
             return None
 
     def _failed(
@@ -315,6 +322,8 @@ class Attrap:
             doc = result()
             decrees = classify_all(doc.decrees, self.ruleset)
         except AttrapError as exc:
+            if dl.etag or dl.last_modified:  # asked for conditionally next time
+                self.store.put_validator(source.id, source.fetch_url(url), dl.validator)
             self._failed(recueil_id, url, source, report, exc)
             return
         except Exception as exc:  # noqa: BLE001 - a bug in a rule or the reader: this recueil fails, others go on

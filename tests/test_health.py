@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -138,3 +139,34 @@ def test_a_sweep_with_a_file_that_is_not_a_pdf_is_degraded_and_says_which(cli_en
     status = run_cli("status", env=cli_env).stdout
     line = next(x for x in status.splitlines() if x.strip().startswith("DEGRADED"))
     assert "expected a PDF, got an HTML page" in line
+
+
+def test_a_broken_file_unchanged_since_it_failed_costs_a_304_not_a_download(cli_env, fixture_site):
+    oracle = json.loads((fixture_site.root / "EXPECTED.json").read_text(encoding="utf-8"))
+    broken = oracle["recueils"][0]["path"]
+    real = (fixture_site.root / urllib.parse.unquote(broken).lstrip("/")).read_bytes()
+    fixture_site.replace(broken, b"<html><body>Service indisponible</body></html>", "application/pdf")
+    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    asked = [r for r in fixture_site.requests if r.path == broken]
+    again = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    second = [r for r in fixture_site.requests if r.path == broken][len(asked) :]
+    assert [r.status for r in second] == [304] and "If-None-Match" in second[0].headers
+    assert "1 recueil(s) that failed before are unchanged (HTTP 304): not downloaded" in again.stdout
+    attempts = _sql_one(cli_env, "SELECT attempts, status FROM recueils WHERE status = 'failed'")
+    assert attempts == (1, "failed")  # no attempt spent on an unchanged file
+    # the site fixes the file: it changes, is downloaded and read
+    fixture_site.replace(broken, real, "application/pdf")
+    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    assert [r for r in fixture_site.requests if r.path == broken][-1].status == 200
+    assert _sql_one(cli_env, "SELECT COUNT(*) FROM recueils WHERE status = 'failed'") == (0,)
+
+
+def _sql_one(env, statement):
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(env["ATTRAP_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.execute(sqlalchemy.text(statement)).one())
+    finally:
+        engine.dispose()
