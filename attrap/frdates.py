@@ -52,9 +52,41 @@ def format_date(d: date) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower case without accents, for comparing words."""
+    """Lower case without accents, for comparing words: the project's one accent folding
+    (:func:`fold_in_place` applies it character by character)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+#: apostrophes read as "'": the typographic ones, and OCR's reading of them as "‘"
+APOSTROPHES = "\u2018\u2019\u02bc"
+
+
+class _InPlace(dict[int, str]):
+    """:func:`fold` of each character, for ``str.translate``, filled as characters come."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
+        if c.isspace():
+            folded = " "
+        elif c in APOSTROPHES:
+            folded = "'"
+        else:
+            folded = fold(c)
+            if len(folded) != 1:  # "ß" → "ss", "ﬁ" → "fi": kept (lower case when that is one character)
+                folded = c.lower() if len(c.lower()) == 1 else c
+        self[code] = folded
+        return folded
+
+
+_IN_PLACE = _InPlace()
+
+
+def fold_in_place(text: str) -> str:
+    """:func:`fold`, one character for one, so that positions in the result are positions in
+    ``text``: every whitespace a space, every apostrophe "'", and a character whose folding
+    is not one character left as it is (lower-cased when that is one character)."""
+    return text.translate(_IN_PLACE)
 
 
 def _make(y: str, m: int, d: str) -> date | None:
