@@ -451,9 +451,15 @@ def status(settings: Settings, as_json: bool) -> None:
     finally:
         app.close()
     rows.sort(key=lambda r: STATES.index(r.state))  # unhealthy sources first, then degraded
+    from attrap.extract import reading_now
+
+    reading = reading_now()
     if as_json:
-        _dump(rows)
+        _dump({"sources": rows, "reading": reading} if reading else rows)
         return
+    for r in reading:
+        of = f" of {r['pages']}" if r.get("pages") else ""
+        click.echo(f"reading now: {r['label']} — page {r['page']}{of} ({r['ocr']} by OCR) since {r['since']}")
     click.echo(
         f"{'source':<14} {'last run':<20} {'outcome':<8} {'RAA':>5} {'failed':>6} "
         f"{'decrees':>7} {'flagged':>7} {'waiting':>7}"

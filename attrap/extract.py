@@ -24,13 +24,18 @@ reading process is therefore killed if it has not stopped by itself shortly afte
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import logging
 import math
 import os
 import shutil
 import time
 import unicodedata
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -60,6 +65,10 @@ MAX_PDF_BYTES = 200 * 1024 * 1024
 #: resolution pages are rendered at for OCR
 OCR_DPI = 200
 OCR_LANG = "fra"
+#: default of ATTRAP_OCR_PAGE_TIMEOUT: seconds tesseract may spend on one page
+OCR_PAGE_TIMEOUT = 120.0
+#: seconds between two progress lines of a long read (ATTRAP_PROGRESS_EVERY)
+PROGRESS_EVERY = 10.0
 #: pdfminer's defaults for reading order (boxes_flow=0.5 orders text boxes by column, then top
 #: to bottom); all_texts also groups the text drawn inside form XObjects (LTFigure), which some
 #: PDF producers put every page's content in.
@@ -288,51 +297,186 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-class _Ocr:
-    """Renders pages with pypdfium2 and reads them with tesseract, one page at a time."""
+def ocr_workers() -> int:
+    """How many tesseract processes may run at once on this machine: ATTRAP_WORKERS (the
+    machine's cores by default), shared by every document being read (:class:`OcrSlots`)."""
+    try:
+        return max(1, int(os.environ.get("ATTRAP_WORKERS") or 0) or os.cpu_count() or 1)
+    except ValueError:
+        return os.cpu_count() or 1
 
-    def __init__(self, path: Path):
+
+def ocr_page_timeout() -> float:
+    """Seconds tesseract may spend on one page (ATTRAP_OCR_PAGE_TIMEOUT) before that page is
+    given up, recorded as unreadable, and the document read on."""
+    try:
+        return float(os.environ.get("ATTRAP_OCR_PAGE_TIMEOUT") or OCR_PAGE_TIMEOUT)
+    except ValueError:
+        return OCR_PAGE_TIMEOUT
+
+
+class OcrSlots:
+    """At most ``n`` tesseract processes at once on this machine, whichever process (reader,
+    worker, scan) asks: ``n`` lock files, each held (``flock``) while a page is read."""
+
+    def __init__(self, n: int, directory: Path | None = None):
+        import tempfile
+
+        self.n = n
+        self.directory = directory or Path(tempfile.gettempdir()) / f"attrap-ocr-{os.getuid()}"
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def slot(self, deadline: float = math.inf) -> Iterator[int]:
+        """Hold one slot (its number); :class:`_Timeout` if ``deadline`` passes while waiting."""
+        while True:
+            for i in range(self.n):
+                fd = os.open(self.directory / f"slot-{i}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                try:
+                    yield i
+                    return
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
+            if time.monotonic() >= deadline:
+                raise _Timeout
+            time.sleep(0.02)
+
+
+class _Ocr:
+    """Renders pages with pypdfium2 (in the reading thread: PDFium is not thread-safe) and reads
+    them with tesseract (in threads, each under an :class:`OcrSlots` slot)."""
+
+    def __init__(self, path: Path, slots: OcrSlots | None = None):
         self.path = path
+        self.slots = slots or OcrSlots(ocr_workers())
         self._doc = None
 
-    def page(self, number: int, deadline: float = math.inf) -> Page:
-        """Page ``number`` read by OCR; :class:`_Timeout` when ``deadline`` (time.monotonic)
-        passes first: tesseract is stopped then, it is given only the document's remaining time."""
+    def render(self, number: int, deadline: float = math.inf) -> Any:
         import pypdfium2
-        import pytesseract
 
         if self._doc is None:
             self._doc = pypdfium2.PdfDocument(str(self.path))
-        # One single-threaded tesseract per worker: its OpenMP threads make it ten times slower
-        # on a small machine, and attrap spreads documents over processes instead.
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         if time.monotonic() >= deadline:
             raise _Timeout
-        image = self._doc[number - 1].render(scale=OCR_DPI / 72).to_pil()
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Timeout
-        try:
-            data = pytesseract.image_to_data(
-                image,
-                lang=OCR_LANG,
-                config="--psm 3",
-                output_type=pytesseract.Output.DICT,
-                timeout=0 if math.isinf(remaining) else remaining,  # 0: none
-            )
-        except RuntimeError as exc:  # pytesseract killed it: "Tesseract process timeout"
-            if "timeout" in str(exc) or time.monotonic() >= deadline:
-                raise _Timeout from None
-            raise
+        return self._doc[number - 1].render(scale=OCR_DPI / 72).to_pil()
+
+    def read(self, image: Any, number: int, deadline: float = math.inf) -> Page:
+        """Page ``number``'s image read by tesseract. :class:`_Timeout` when the document's
+        ``deadline`` passes first; a page tesseract fails on, or spends more than
+        :func:`ocr_page_timeout` on, comes back empty with confidence 0 (recorded, not fatal)."""
+        import pytesseract
+
+        # One single-threaded tesseract per slot: its OpenMP threads make it ten times slower
+        # on a small machine, and attrap spreads pages and documents over processes instead.
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        with self.slots.slot(deadline):
+            remaining = min(deadline - time.monotonic(), ocr_page_timeout())
+            if remaining <= 0:
+                raise _Timeout
+            try:
+                data = pytesseract.image_to_data(
+                    image,
+                    lang=OCR_LANG,
+                    config="--psm 3",
+                    output_type=pytesseract.Output.DICT,
+                    timeout=0 if math.isinf(remaining) else remaining,  # 0: none
+                )
+            except Exception as exc:  # killed at its timeout, out of memory, crashed
+                if time.monotonic() >= deadline:
+                    raise _Timeout from None
+                why = f"gave up after {remaining:g} s" if "timeout" in str(exc) else f"{exc}"[:200]
+                log.warning("%s: OCR of page %d failed (%s): recorded as unreadable", self.path, number, why)
+                return Page(number, "", "", method="ocr", confidence=0.0)
+            finally:
+                image.close()
         raw = _ocr_text(data)
         words = zip(data["conf"], data["text"], strict=False)
         confidences = [float(c) for c, w in words if w.strip() and float(c) >= 0]
         confidence = sum(confidences) / len(confidences) if confidences else 0.0
         return Page(number, normalize_text(raw), raw, method="ocr", confidence=round(confidence, 1))
 
+    def page(self, number: int, deadline: float = math.inf) -> Page:
+        """Page ``number`` rendered and read by OCR, in this thread."""
+        return self.read(self.render(number, deadline), number, deadline)
+
     def close(self) -> None:
         if self._doc is not None:
             self._doc.close()
+
+
+class _Progress:
+    """Pages done of a long read, said in the log every :data:`PROGRESS_EVERY` seconds and kept
+    in a small file that ``attrap status`` lists (:func:`reading_now`) while the read lasts."""
+
+    def __init__(self, path: Path):
+        self.path, self.label = path, os.environ.get(sandbox.LABEL_ENV) or str(path)
+        self.started = self.said = time.monotonic()
+        self.done = self.ocr = 0
+        self.total: int | None = None
+        self.file: Path | None = None
+
+    def page(self, page: Page) -> None:
+        self.done += 1
+        self.ocr += page.method == "ocr"
+        now = time.monotonic()
+        if now - self.said < float(os.environ.get("ATTRAP_PROGRESS_EVERY") or PROGRESS_EVERY):
+            return
+        self.said = now
+        if self.total is None:
+            self.total = _page_count(self.path) or 0
+        of = f" of {self.total}" if self.total else ""
+        log.info(
+            "reading %s: page %d%s (%d by OCR), %.0f s",
+            self.label,
+            self.done,
+            of,
+            self.ocr,
+            now - self.started,
+        )
+        self.file = self.file or reading_dir() / f"{os.getpid()}.json"
+        state = {
+            "label": self.label,
+            "pid": os.getpid(),
+            "page": self.done,
+            "pages": self.total,
+            "ocr": self.ocr,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        tmp = self.file.with_suffix(".part")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        tmp.replace(self.file)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.unlink(missing_ok=True)
+
+
+def reading_dir() -> Path:
+    import tempfile
+
+    directory = Path(tempfile.gettempdir()) / f"attrap-reading-{os.getuid()}"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+def reading_now() -> list[dict[str, Any]]:
+    """The long reads under way on this machine: label, pages done, pages, OCR'd pages, since."""
+    out = []
+    for file in sorted(reading_dir().glob("*.json")):
+        try:
+            state = json.loads(file.read_text(encoding="utf-8"))
+            os.kill(int(state["pid"]), 0)  # still alive
+        except (OSError, ValueError, KeyError):
+            file.unlink(missing_ok=True)  # a reader that died
+            continue
+        out.append(state)
+    return out
 
 
 def ocr_page(path: Path, number: int, *, timeout: float | None = None) -> Page:
@@ -446,25 +590,47 @@ def extract_pages(
         log.warning("tesseract is not installed: scanned pages cannot be read (%s)", path)
     number = 0
     at = 1  # the page being read
+    workers = ocr_workers() if reader is not None else 1
+    # pages in order: read ones, and those whose OCR runs in a thread (at most ``workers``)
+    pending: deque[tuple[int, Page | Future[Page]]] = deque()
+    progress = _Progress(path)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="ocr") if reader is not None else None
+
+    def ready(block: bool) -> Iterator[Page]:
+        while pending and (block or not isinstance(pending[0][1], Future) or pending[0][1].done()):
+            item = pending[0][1]
+            done = item.result() if isinstance(item, Future) else item  # a _Timeout leaves it first
+            pending.popleft()
+            progress.page(done)
+            yield done
+
     try:
         for raw in layers(path, deadline, max_pages, url):
             number = at
             page = Page(number=number, text=normalize_text(raw), raw=raw, method="text")
-            if reader is not None and needs_ocr(page):
+            if reader is not None and pool is not None and needs_ocr(page):
+                while sum(isinstance(item, Future) for _, item in pending) >= workers:
+                    oldest = next(item for _, item in pending if isinstance(item, Future))
+                    wait([oldest])  # bounded: at most ``workers`` rendered pages in memory
+                    yield from ready(block=False)
                 try:
-                    page = reader.page(number, deadline)
+                    image = reader.render(number, deadline)
                 except _Timeout:
                     raise
-                except Exception as exc:  # tesseract or rendering failed: retried later
+                except Exception as exc:  # rendering failed: retried later
                     raise ExtractError(
                         f"OCR failed on page {number}: {type(exc).__name__}: {exc}"[:300], url=url
                     ) from exc
-            yield page
+                pending.append((number, pool.submit(reader.read, image, number, deadline)))
+            else:
+                pending.append((number, page))
+            yield from ready(block=False)
             at = number + 1
+        yield from ready(block=True)
     except ExtractError:
         raise
-    except _Timeout:
-        raise ExtractError(_timed_out(limit, at, path), url=url) from None
+    except _Timeout:  # at the oldest page not read yet
+        raise ExtractError(_timed_out(limit, pending[0][0] if pending else at, path), url=url) from None
     except PDFPasswordIncorrect as exc:
         raise ExtractError("encrypted PDF (password required)", url=url) from exc
     except PDFTextExtractionNotAllowed as exc:
@@ -482,8 +648,11 @@ def extract_pages(
             raise ExtractError("encrypted PDF (password required)", url=url) from exc
         raise ExtractError(f"truncated or corrupt PDF: {type(exc).__name__}: {exc}"[:300], url=url) from exc
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if reader is not None:
             reader.close()
+        progress.close()
     if number == 0:
         raise ExtractError("truncated or corrupt PDF: no page found", url=url)
 

@@ -71,16 +71,32 @@ def setup(verbose: bool = False, *, default: int = logging.WARNING) -> None:
 
 
 @contextmanager
-def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal (rich), nothing elsewhere; yields ``advance(n)``."""
+def progress(
+    description: str, total: int | None, detail: Callable[[], str] | None = None
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (rich), nothing elsewhere; yields ``advance(n)``.
+    ``detail()``, asked at each refresh, says more after the bar (the pages of the documents
+    being read)."""
     if not interactive() or not total:
         yield lambda n=1: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Detail(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(detail() if detail else "", style="dim")
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     # the log handler's console: log lines print above the bar instead of through it
-    with Progress(*columns, console=_console or Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, Detail(), console=_console or Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)

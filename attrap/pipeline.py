@@ -7,6 +7,7 @@ recorded against its source and file, and the rest of the run goes on.
 from __future__ import annotations
 
 import logging
+import os
 import resource
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, as_completed
@@ -241,7 +242,13 @@ class Attrap:
         own process while the next one downloads, up to ``workers`` at a time."""
         with self._reader_pool() as pool:
             reading: dict[Future, tuple[int, str, Download]] = {}
-            with logs.progress(f"{source.id}: recueils", len(pending)) as advance:
+
+            def pages() -> str:  # how far the long reads of these recueils are
+                urls = {url for _, url, _ in reading.values()}
+                now = [r for r in extract.reading_now() if r.get("label") in urls]
+                return "  ".join(f"p. {r['page']}/{r.get('pages') or '?'} ({r['ocr']} OCR)" for r in now)
+
+            with logs.progress(f"{source.id}: recueils", len(pending), pages) as advance:
                 for rec in pending:
                     dl = self._download(rec, source, fetcher, report)
                     if dl is None:
@@ -257,6 +264,8 @@ class Attrap:
 
     def _reader_pool(self) -> ReaderPool:
         s = self.settings
+        # the reading processes take it at each call: their tesseract slots (attrap.extract.OcrSlots)
+        os.environ["ATTRAP_WORKERS"] = str(s.workers)
         return ReaderPool(s.workers, timeout=s.read_timeout, memory_mb=s.read_memory_mb)
 
     def read_recueil(

@@ -50,7 +50,12 @@ DEFAULT_MEMORY_MB = 2048
 
 #: settings a reading process takes from its parent at each call (the forkserver's environment
 #: is a copy of the parent's from when it started, which may be older)
-PASSED_ENV = ("ATTRAP_TEXT_BACKEND", "ATTRAP_PATTERNS_DIR")
+PASSED_ENV = (
+    "ATTRAP_TEXT_BACKEND", "ATTRAP_PATTERNS_DIR", "ATTRAP_WORKERS", "ATTRAP_OCR_PAGE_TIMEOUT",
+    "ATTRAP_PROGRESS_EVERY",
+)  # fmt: skip
+#: what a reading process is reading (a recueil's URL), for its progress lines
+LABEL_ENV = "ATTRAP_READING_LABEL"
 
 _CONTEXT: multiprocessing.context.BaseContext | None = None
 _CONTEXT_LOCK = threading.Lock()
@@ -140,7 +145,7 @@ def run(
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    env = {name: os.environ.get(name) for name in PASSED_ENV}
+    env = {name: os.environ.get(name) for name in PASSED_ENV} | {LABEL_ENV: label}
     proc = ctx.Process(target=_child, args=(child, memory_mb, timeout, func, args, env), daemon=True)
     proc.start()
     child.close()

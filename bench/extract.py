@@ -12,8 +12,18 @@ scanned; a few fully scanned ones), then reads them with the same number of work
 
 It prints pages per second, the ratios the targets speak of, the decrees found on the mixed set
 against those found on its all-text twin, and the peak resident memory of reading one long
-recueil. Usage: ``.venv/bin/python bench/extract.py [--workers N] [--docs N] [--pages N]
-[--big-pages N]``.
+recueil.
+
+Then one document at a time, as a backfill or a prefecture's long special recueil is read
+(``--single-only`` runs only this part): a 60-page recueil with 25 % of its pages scanned, a
+fully scanned one and an all-text one of 200 pages, each read by attrap alone (one reading
+process, its OCR spread over ``--workers`` tesseract processes), against the OCR floor (OCR of
+the same scanned pages alone, spread over the same number of processes) and against OCR of
+every page; and the peak memory of the whole bot (this process, the reading process and every
+tesseract it runs, summed as they run) reading a 1,000-page recueil. Each figure is a ratio to
+its baseline measured in the same run, with the machine's core count. Usage:
+``.venv/bin/python bench/extract.py [--workers N] [--docs N] [--pages N] [--big-pages N]
+[--single-only] [--mixed-pages N] [--scanned-pages N]``.
 """
 
 from __future__ import annotations
@@ -119,13 +129,120 @@ def _decrees(docs) -> list[tuple[str | None, int, int]]:
     return [(d.number, d.first_page, d.last_page) for doc in docs for d in doc.decrees]
 
 
+def _pss_mb(pid: int) -> float:
+    """A process's proportional set size in MB: its private memory plus its share of the pages
+    it shares with others (a forked reader shares its code with the forkserver), so that the
+    memory of processes can be summed without counting a shared page twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _tree_pss_mb(root: int) -> tuple[float, float]:
+    """(PSS of ``root`` itself, PSS of all its descendants) in MB (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return _pss_mb(root), sum(_pss_mb(pid) for pid in tree - {root})
+
+
+def _read_one(path: Path, *, sample: bool = False) -> tuple[float, object, tuple[float, float]]:
+    """attrap reading one document alone (one reading process, OCR over the workers): seconds,
+    the document read, and (``sample``) the peak memory (PSS, MB) of this process and of the
+    processes under it (forkserver, reader, tesseracts), each the peak of the sum as they run."""
+    import threading
+
+    peak, done = [0.0, 0.0], threading.Event()
+
+    def sampler() -> None:
+        while not done.wait(0.05):
+            own, children = _tree_pss_mb(os.getpid())
+            peak[0], peak[1] = max(peak[0], own), max(peak[1], children)
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    if sample:
+        thread.start()
+    started = time.perf_counter()
+    with ReaderPool(1) as pool:
+        doc = pool.submit(read_decrees, path, label=path.name).result()
+    elapsed = time.perf_counter() - started
+    done.set()
+    return elapsed, doc, (peak[0], peak[1])
+
+
+def single(args: argparse.Namespace, tmp: Path) -> None:
+    """One document at a time, against the OCR floor (see the module's docstring)."""
+    w = args.workers
+    os.environ["ATTRAP_WORKERS"] = str(w)  # the reading process's tesseract slots
+    print(f"\none document at a time: {w} tesseract workers on {os.cpu_count()} cores", flush=True)
+    pages = recueil(400, args.mixed_pages)
+    quarter = {p for p in range(1, len(pages) + 1) if p % 4 == 0}
+    mixed = make_scanned_pdf(tmp / "one-mixed.pdf", pages, quarter)
+    scanned_pages = recueil(500, args.scanned_pages)
+    every = set(range(1, len(scanned_pages) + 1))
+    scanned = make_scanned_pdf(tmp / "one-scanned.pdf", scanned_pages, every)
+    text = make_pdf(tmp / "one-text.pdf", recueil(600, args.scanned_pages))
+    _read_one(mixed)  # the reading processes' server started, as a running bot has it
+    t_mixed, _, _ = _read_one(mixed)
+    floor_mixed = _timed_pool(_ocr_page, [(str(mixed), n) for n in sorted(quarter)], w)
+    t_scanned, _, _ = _read_one(scanned)
+    floor_scanned = _timed_pool(_ocr_page, [(str(scanned), n) for n in sorted(every)], w)
+    t_text, _, _ = _read_one(text)
+    ocr_all_text = _timed_pool(_ocr_page, [(str(text), n) for n in range(1, args.scanned_pages + 1)], w)
+    n_mixed, n_scanned = len(pages), len(scanned_pages)
+    print(
+        f"{n_mixed}-page recueil, {len(quarter)} scanned: attrap {t_mixed:.1f} s, floor {floor_mixed:.1f} s"
+    )
+    print(f"  attrap / OCR floor          = {t_mixed / floor_mixed:5.2f}  (target <= 1.3)")
+    print(f"{n_scanned}-page recueil, all scanned: attrap {t_scanned:.1f} s, floor {floor_scanned:.1f} s")
+    print(f"  attrap / OCR floor          = {t_scanned / floor_scanned:5.2f}  (target <= 1.2)")
+    print(
+        f"{args.scanned_pages}-page recueil, all text: attrap {t_text:.2f} s, OCR of all {ocr_all_text:.1f} s"
+    )
+    print(f"  OCR every page / attrap     = {ocr_all_text / t_text:5.1f}x faster  (target >= 30x)")
+    # made in a child process: the memory measured is the bot's, not the PDF generator's
+    big = tmp / "one-big.pdf"
+    maker = multiprocessing.get_context("fork").Process(
+        target=make_pdf, args=(big, recueil(999, args.big_pages))
+    )
+    maker.start()
+    maker.join()
+    t_big, doc, (own, children) = _read_one(big, sample=True)
+    print(
+        f"{args.big_pages}-page recueil: {t_big:.1f} s, {len(doc.decrees)} decrees; peak memory (PSS) of the "
+        f"reading processes (forkserver, reader, tesseracts) {children:.0f} MB, with this process "
+        f"{own + children:.0f} MB  (target < 300 MB)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--docs", type=int, default=4, help="recueils per set")
     ap.add_argument("--pages", type=int, default=20, help="pages per recueil")
     ap.add_argument("--big-pages", type=int, default=1000, help="pages of the long recueil (memory)")
+    ap.add_argument("--single-only", action="store_true", help="only the one-document figures")
+    ap.add_argument("--mixed-pages", type=int, default=60, help="pages of the 25 %% scanned recueil")
+    ap.add_argument("--scanned-pages", type=int, default=200, help="pages of the scanned and text ones")
     args = ap.parse_args()
+    if args.single_only:
+        single(args, Path(tempfile.mkdtemp(prefix="attrap-bench-")))
+        return
     w = args.workers
     tmp = Path(tempfile.mkdtemp(prefix="attrap-bench-"))
     print(f"generating {args.docs} recueils x {args.pages} pages in {tmp} ...", flush=True)
@@ -197,6 +314,7 @@ def main() -> None:
         f"{len(doc.decrees)} decrees, peak resident memory of the reader {doc.peak_memory_mb:.0f} MB "
         "(target < 300 MB)"
     )
+    single(args, tmp)
 
 
 if __name__ == "__main__":
