@@ -453,10 +453,10 @@ def status(settings: Settings, as_json: bool) -> None:
     rows.sort(key=lambda r: STATES.index(r.state))  # unhealthy sources first, then degraded
     from attrap.extract import reading_now
 
-    reading = reading_now()
-    if as_json:
-        _dump({"sources": rows, "reading": reading} if reading else rows)
+    if as_json:  # the sources, as always (the documents being read are said in the text form)
+        _dump(rows)
         return
+    reading = reading_now()
     for r in reading:
         of = f" of {r['pages']}" if r.get("pages") else ""
         click.echo(f"reading now: {r['label']} — page {r['page']}{of} ({r['ocr']} by OCR) since {r['since']}")
