@@ -48,7 +48,7 @@ SCOPES = ("title", "text")
 _RULE_KEYS = {
     "id", "category", "description", "scope", "any", "all", "exclude", "must_match", "must_not_match",
 }  # fmt: skip
-_CATEGORY_KEYS = {"id", "label", "publish", "description"}
+_CATEGORY_KEYS = {"id", "label", "publish", "description", "heading", "hashtags", "colour"}
 #: data files in patterns/ that hold no rules (legal windows: attrap.details)
 NOT_RULES = {"windows.toml"}
 #: words shorter than this are never repaired: too many real words lie one edit apart
@@ -124,6 +124,10 @@ class Category:
     label: str
     publish: bool
     description: str = ""
+    #: how its posts open and close, and its colour in charts (categories.toml)
+    heading: str = ""
+    hashtags: str = "#Technopolice"
+    colour: str | None = None
 
 
 @dataclass
@@ -384,8 +388,19 @@ def load_rules(directory: Path | None = None) -> Ruleset:
             raise ConfigError(
                 f"categories.toml: category {item.get('id')!r}: needs id and label, got {sorted(item)}"
             )
+        colour = item.get("colour")
+        if colour is not None and not regex.fullmatch(r"#[0-9a-fA-F]{6}", str(colour)):
+            raise ConfigError(
+                f"categories.toml: category {item['id']!r}: colour must be #rrggbb, got {colour!r}"
+            )
         categories[item["id"]] = Category(
-            item["id"], item["label"], bool(item.get("publish", False)), item.get("description", "")
+            item["id"],
+            item["label"],
+            bool(item.get("publish", False)),
+            item.get("description", ""),
+            heading=item.get("heading") or f"Autorisation ({item['label']})",
+            hashtags=item.get("hashtags", "#Technopolice"),
+            colour=colour,
         )
     rules: list[Rule] = []
     texts: list[str] = []

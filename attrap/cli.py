@@ -18,6 +18,7 @@ import click
 from attrap import logs
 from attrap.config import Settings, apply_config
 from attrap.errors import AttrapError
+from attrap.export import FORMATS as EXPORT_FORMATS
 from attrap.frdates import format_period
 from attrap.health import STATES
 from attrap.model import Details
@@ -657,9 +658,7 @@ def demo(settings: Settings, port: int) -> None:
 
 
 @main.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv", "atom"]), default="json", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="json", show_default=True)
 @click.option("--category", help="Only decrees flagged with this category (drone, avs, videoprotection).")
 @click.option("--source", "source_id", help="Only decrees of this source (e.g. pref13).")
 @click.option("--department", help="Only decrees of this département's sources (e.g. 13, 2A, 971).")

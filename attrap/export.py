@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -35,7 +35,6 @@ from attrap.model import Details
 from attrap.sources import Source, registry
 from attrap.store import DecreeRow, Post, Recueil, Store, aware
 
-FORMATS = ("json", "csv", "atom")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 #: characters XML 1.0 cannot hold (control characters a PDF or OCR may leave in a title)
@@ -423,18 +422,45 @@ def to_atom(
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
+def _atom(catalog: Catalog, records: list[dict[str, Any]], f: Filter) -> bytes:
+    parts = [catalog.categories.get(f.category, f.category) if f.category else "arrêtés signalés"]
+    if f.department:
+        parts.append(f"département {f.department}")
+    if f.source_id:
+        parts.append(catalog.sources[f.source_id].name)
+    return to_atom(records, title="attrap — " + ", ".join(parts), labels=catalog.categories)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format of the flagged decrees: what ``attrap export --format`` and the web's
+    ``/export.<name>`` both serve."""
+
+    name: str
+    media_type: str
+    description: str
+    render: Callable[[Catalog, list[dict[str, Any]], Filter], bytes]
+
+    @property
+    def filename(self) -> str:
+        return f"attrap-arretes.{self.name}"
+
+
+#: the formats, in one place: adding one here adds it to the CLI and to the web
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("json", "application/json; charset=utf-8", "a JSON list of records",
+               lambda _c, records, _f: to_json(records).encode("utf-8")),
+        Format("csv", "text/csv; charset=utf-8", "a CSV table, one row per decree (CSV_COLUMNS)",
+               lambda _c, records, _f: to_csv(records).encode("utf-8")),
+        Format("atom", "application/atom+xml; charset=utf-8", "an Atom 1.0 feed", _atom),
+    )
+}  # fmt: skip
+
+
 def export(catalog: Catalog, fmt: str, f: Filter = Filter()) -> bytes:
-    """Every flagged decree ``f`` selects, in ``fmt`` (json, csv, atom), as UTF-8 bytes."""
-    records = catalog.find(f).records
-    if fmt == "json":
-        return to_json(records).encode("utf-8")
-    if fmt == "csv":
-        return to_csv(records).encode("utf-8")
-    if fmt == "atom":
-        parts = [catalog.categories.get(f.category, f.category) if f.category else "arrêtés signalés"]
-        if f.department:
-            parts.append(f"département {f.department}")
-        if f.source_id:
-            parts.append(catalog.sources[f.source_id].name)
-        return to_atom(records, title="attrap — " + ", ".join(parts), labels=catalog.categories)
-    raise BadParameter("format", f"expected one of {', '.join(FORMATS)}")
+    """Every flagged decree ``f`` selects, in ``fmt`` (one of :data:`FORMATS`), as UTF-8 bytes."""
+    if fmt not in FORMATS:
+        raise BadParameter("format", f"expected one of {', '.join(FORMATS)}")
+    return FORMATS[fmt].render(catalog, catalog.find(f).records, f)

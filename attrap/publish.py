@@ -86,6 +86,8 @@ class Publisher:
     def __init__(self, store: Store, settings: Settings, sources: dict[str, Source], ruleset: Ruleset):
         self.store = store
         self.settings = settings
+        #: every category, as categories.toml presents it (headings, hashtags)
+        self.presented = dict(ruleset.categories)
         self.names = {s.id: s.name for s in sources.values()}
         self.departments = {s.id: s.department for s in sources.values()}
         wanted = settings.publish_categories
@@ -253,7 +255,8 @@ class Publisher:
                     windows=self.windows,
                 )
             ]
-        return render_post(alert, max_characters=max_characters), alert.url
+        category = self.presented.get(alert.category)
+        return render_post(alert, max_characters=max_characters, category=category), alert.url
 
     def _retry(self, post_id: int, attempts: int, exc: PublishError, report: PublishReport):
         if attempts + 1 >= MAX_POST_ATTEMPTS:

@@ -11,29 +11,30 @@ the places. Text from PDFs is untrusted: control characters are dropped and "@" 
 
 from __future__ import annotations
 
+import functools
 import os
 import string
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import regex
 
 from attrap.frdates import format_date, format_period
 from attrap.model import Alert, Details
 
+if TYPE_CHECKING:
+    from attrap.classify import Category
+
 URL_LENGTH = 23
 _URL = regex.compile(r"https?://\S+")
 _CONTROL = regex.compile(r"[\p{Cc}\p{Cf}]")
 
-HEADINGS = {
-    "drone": "🚁 Autorisation de drones",
-    "avs": "🎥 Autorisation de vidéosurveillance algorithmique (VSA)",
-    "videoprotection": "📹 Autorisation de vidéoprotection",
-}
-HASHTAGS = {
-    "drone": "#drones #Technopolice",
-    "avs": "#VSA #Technopolice",
-    "videoprotection": "#vidéoprotection",
-}
+
+@functools.cache
+def _categories() -> dict[str, Category]:
+    from attrap.classify import load_rules
+
+    return load_rules().categories
 
 
 def post_length(text: str) -> int:
@@ -54,9 +55,15 @@ def load_template() -> str:
     return file.read_text(encoding="utf-8")
 
 
-def render_post(alert: Alert, *, max_characters: int = 500, template: str | None = None) -> str:
+def render_post(
+    alert: Alert, *, max_characters: int = 500, template: str | None = None, category: Category | None = None
+) -> str:
+    """The post for ``alert``; ``category`` (patterns/categories.toml) gives its heading and
+    hashtags (by default, those of the project's categories file)."""
     tpl = string.Template(template if template is not None else load_template())
-    tags = HASHTAGS.get(alert.category, "#Technopolice")
+    if category is None:
+        category = _categories().get(alert.category)
+    tags = category.hashtags if category else "#Technopolice"
     if alert.department:
         tags += f" #dep{alert.department}"
     d = alert.details
@@ -72,7 +79,7 @@ def render_post(alert: Alert, *, max_characters: int = 500, template: str | None
         "flags": "\n".join(f"⚠️ {clean(f)}" for f in alert.flags),
     }
     fixed = {
-        "heading": HEADINGS.get(alert.category, f"Autorisation ({alert.category})"),
+        "heading": category.heading if category else f"Autorisation ({alert.category})",
         "prefecture": clean(alert.source_name),
         "url": alert.url,
         "hashtags": tags,

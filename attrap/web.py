@@ -43,7 +43,7 @@ from wsgiref.util import application_uri
 
 from attrap import __version__
 from attrap.config import PROJECT_URL, Settings
-from attrap.export import BadParameter, Catalog, Filter, parse_day, to_atom
+from attrap.export import FORMATS, BadParameter, Catalog, Filter, Format, parse_day, to_atom
 from attrap.health import STATES
 from attrap.sources import Source
 from attrap.store import SourceStatus, Store
@@ -58,6 +58,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 #: seconds /sources keeps the health it computed (it reads every source's runs)
 SOURCES_TTL = 60.0
 DECREE_PARAMS = ("category", "department", "source", "since", "q", "limit", "offset")
+EXPORT_PARAMS = ("category", "department", "source", "since", "until", "q")
+_EXPORT = re.compile(r"/export\.([a-z]+)")
 _DEPARTMENT_FEED = re.compile(r"/feeds/departement/([0-9A-Za-z]{2,3})\.atom")
 _CATEGORY_FEED = re.compile(r"/feeds/([a-z0-9_-]+)\.atom")
 _DECREE = re.compile(r"/decrees/([^/]+)")
@@ -242,6 +244,9 @@ class WebApp:
             )
         if m := _DECREE.fullmatch(path):
             return lambda env, _p: self.decree(m[1])
+        if (m := _EXPORT.fullmatch(path)) and m[1] in FORMATS:
+            fmt = FORMATS[m[1]]
+            return lambda _env, params: self.export(fmt, params)
         raise HTTPError(404, f"no such resource: {path} (see /openapi.json)")
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -275,20 +280,32 @@ class WebApp:
         )
         return Response(body, "application/atom+xml; charset=utf-8")
 
-    def decrees(self, environ: dict[str, Any], params: dict[str, str]) -> Response:
-        unknown = sorted(set(params) - set(DECREE_PARAMS))
+    @staticmethod
+    def _filter(params: dict[str, str], known: tuple[str, ...]) -> Filter:
+        unknown = sorted(set(params) - set(known))
         if unknown:
-            raise BadParameter(unknown[0], f"unknown parameter (known: {', '.join(DECREE_PARAMS)})")
-        limit = _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int_param(params, "offset", 0, 0, None)
+            raise BadParameter(unknown[0], f"unknown parameter (known: {', '.join(known)})")
         since: date | None = parse_day(params["since"]) if params.get("since") else None
-        f = Filter(
+        return Filter(
             category=params.get("category") or None,
             source_id=params.get("source") or None,
             department=params.get("department") or None,
             since=since,
             q=params.get("q") or None,
+            until=parse_day(params["until"]) if params.get("until") else None,
         )
+
+    def export(self, fmt: Format, params: dict[str, str]) -> Response:
+        """Every flagged decree the filters select, in one of the export formats, as a file."""
+        f = self.catalog.check(self._filter(params, EXPORT_PARAMS))
+        body = fmt.render(self.catalog, self.catalog.find(f).records, f)
+        disposition = ("Content-Disposition", f'attachment; filename="{fmt.filename}"')
+        return Response(body, fmt.media_type, headers=[disposition])
+
+    def decrees(self, environ: dict[str, Any], params: dict[str, str]) -> Response:
+        f = self._filter(params, DECREE_PARAMS)
+        limit = _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        offset = _int_param(params, "offset", 0, 0, None)
         result = self.catalog.find(f, limit=limit, offset=offset)
         next_offset = offset + limit if offset + limit < result.total else None
         nxt = None
@@ -411,6 +428,49 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
     nullable_str = {"type": ["string", "null"]}
     nullable_date = {"type": ["string", "null"], "format": "date"}
     nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    decree_params: list[dict[str, Any]] = [
+        {"name": "category", "in": "query", "schema": {"type": "string", "enum": categories}},
+        {
+            "name": "department",
+            "in": "query",
+            "description": "Département code of the source",
+            "schema": {"type": "string", "enum": departments},
+        },
+        {
+            "name": "source",
+            "in": "query",
+            "description": "Source id, e.g. pref13",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "since",
+            "in": "query",
+            "description": "Recueils published on or after this day (first seen, if undated)",
+            "schema": {"type": "string", "format": "date"},
+        },
+        {
+            "name": "q",
+            "in": "query",
+            "description": "Words that must all appear in the title, number, places, event, "
+            "service or text; case and accents ignored",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            },
+        },
+        {
+            "name": "offset",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "default": 0},
+        },
+    ]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -467,55 +527,42 @@ def openapi_document(categories: list[str], departments: list[str]) -> dict[str,
                 "get": {
                     "summary": "Flagged decrees, newest recueil first, paged",
                     "operationId": "listDecrees",
-                    "parameters": [
-                        {"name": "category", "in": "query", "schema": {"type": "string", "enum": categories}},
-                        {
-                            "name": "department",
-                            "in": "query",
-                            "description": "Département code of the source",
-                            "schema": {"type": "string", "enum": departments},
-                        },
-                        {
-                            "name": "source",
-                            "in": "query",
-                            "description": "Source id, e.g. pref13",
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "since",
-                            "in": "query",
-                            "description": "Recueils published on or after this day (first seen, if undated)",
-                            "schema": {"type": "string", "format": "date"},
-                        },
-                        {
-                            "name": "q",
-                            "in": "query",
-                            "description": "Words that must all appear in the title, number, places, event, "
-                            "service or text; case and accents ignored",
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_LIMIT,
-                                "default": DEFAULT_LIMIT,
-                            },
-                        },
-                        {
-                            "name": "offset",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 0, "default": 0},
-                        },
-                    ],
+                    "parameters": decree_params,
                     "responses": {
                         "200": {
                             "description": "One page of decrees",
                             "content": {
                                 "application/json": {"schema": {"$ref": "#/components/schemas/DecreePage"}}
                             },
+                        },
+                        "400": _error("A bad parameter, named in the error"),
+                    },
+                }
+            },
+            "/export.{format}": {
+                "get": {
+                    "summary": "Every flagged decree the filters select, as a file to download",
+                    "operationId": "exportDecrees",
+                    "parameters": [
+                        {
+                            "name": "format",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": list(FORMATS)},
+                            "description": "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values()),
+                        },
+                        *[p for p in decree_params if p["name"] in EXPORT_PARAMS],
+                        {
+                            "name": "until",
+                            "in": "query",
+                            "description": "Recueils published on or before this day (or first seen)",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The file (Content-Disposition: attachment)",
+                            "content": {f.media_type.split(";")[0]: {} for f in FORMATS.values()},
                         },
                         "400": _error("A bad parameter, named in the error"),
                     },

@@ -161,7 +161,7 @@ def test_errors_and_the_openapi_document(client):
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {
         "/feeds/all.atom", "/feeds/{category}.atom", "/feeds/departement/{department}.atom",
-        "/decrees", "/decrees/{id}", "/sources", "/openapi.json",
+        "/decrees", "/decrees/{id}", "/sources", "/openapi.json", "/export.{format}",
     }  # fmt: skip
     params = {p["name"] for p in doc["paths"]["/decrees"]["get"]["parameters"]}
     assert params == {"category", "department", "source", "since", "q", "limit", "offset"}

@@ -220,7 +220,9 @@ class WebUI:
         self.store, self.catalog, self.statuses = store, catalog, statuses
         self.ruleset = load_rules()
         self.rules = {r.id: r for r in self.ruleset.rules}
-        self.series = charts.series_for(catalog.categories)
+        self.series = charts.series_for(
+            catalog.categories, {c.id: c.colour for c in self.ruleset.categories.values()}
+        )
         self._facts: tuple[float, list[tuple[str, date | None, datetime, list[str]]]] | None = None
         env = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -311,6 +313,12 @@ class WebUI:
         for r in records:
             r["title_html"] = mark(r["title"] or "Arrêté sans titre", query_spans(terms, r["title"]))
             r["url"] = f"/decret/{r['id']}" + ("?" + urlencode({"q": form["q"]}) if form["q"] else "")
+        chosen = {
+            k: form[k] for k in ("category", "department", "source", "since", "until", "q") if form.get(k)
+        }
+        exports = {
+            name: f"/export.{name}" + (f"?{urlencode(chosen)}" if chosen else "") for name in ("csv", "json")
+        }
         feed = "/feeds/all.atom"
         if form["category"] and not any(form[k] for k in ("q", "department", "source", "since", "until")):
             feed = f"/feeds/{form['category']}.atom"
@@ -320,6 +328,7 @@ class WebUI:
             "home.html",
             nav="home",
             form=form,
+            exports=exports,
             filtered=bool(kept),
             departments=sorted(self.catalog.departments, key=departements.sort_key),
             sources=self.catalog.sources,

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 #: colours by category (DSFR: bleu France, rouge Marianne, a light blue), then a fallback palette
-COLOURS = {"drone": "#000091", "avs": "#e1000f", "videoprotection": "#8585f6"}
 PALETTE = ("#009081", "#b34000", "#6e445a", "#695240", "#3a3a3a")
 MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
                 "nov.", "déc.")  # fmt: skip
@@ -70,11 +69,12 @@ class Chart:
         return not self.rects
 
 
-def series_for(categories: dict[str, str]) -> list[Series]:
-    """One series per category (id → label), in the categories' order, each with its colour."""
+def series_for(categories: dict[str, str], colours: dict[str, str | None] | None = None) -> list[Series]:
+    """One series per category (id → label), in the categories' order, each with its colour
+    (``colours``: patterns/categories.toml; a category without one takes the palette's next)."""
     out, spare = [], iter(PALETTE * 4)
     for cid, label in categories.items():
-        out.append(Series(cid, label, COLOURS.get(cid) or next(spare)))
+        out.append(Series(cid, label, (colours or {}).get(cid) or next(spare)))
     return out
 
 
