@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlencode, urljoin, urlsplit
 import regex
 from bs4 import BeautifulSoup, Tag
 
-from attrap.errors import FetchError
+from attrap.errors import ConfigError, FetchError
 from attrap.fetch import Fetcher, Page
 from attrap.frdates import find_date, find_period, fold
 from attrap.model import RecueilLink
@@ -123,6 +123,9 @@ class Crawl:
 
 
 class Engine(Protocol):
+    #: the settings a source file may give this engine (its ``[settings]`` table's keys)
+    settings: frozenset[str]
+
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl: ...
 
 
@@ -157,6 +160,7 @@ class DsfrEngine:
     """The generic engine for DSFR prefecture sites."""
 
     name = "dsfr"
+    settings: frozenset[str] = frozenset(DEFAULTS)
     #: which links the crawl under way follows (set by :meth:`discover`)
     policy: _Policy
 
@@ -644,7 +648,16 @@ def engine_for(source: Source) -> Engine:
     factory = ENGINES.get(source.engine) or _scraper_engine(source.engine)
     if factory is None:
         raise ValueError(f"{source.id}: unknown engine {source.engine!r}")
-    return factory()
+    engine = factory()
+    # a misspelt setting would load silently and the site then "find nothing": refused, named
+    accepted = getattr(engine, "settings", frozenset())  # an engine that declares none takes none
+    if unknown := sorted(set(source.settings) - set(accepted)):
+        known = ", ".join(sorted(accepted)) or "none"
+        raise ConfigError(
+            f"scrapers/{source.id}.toml: unknown setting(s) {', '.join(unknown)} for engine "
+            f"{source.engine!r} (known: {known})"
+        )
+    return engine
 
 
 def _scraper_engine(name: str) -> Callable[[], Engine] | None:

@@ -40,6 +40,7 @@ SETTINGS: dict[str, Any] = {
 
 class DimsEngine:
     name = "dims"
+    settings = frozenset(SETTINGS)
 
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl:
         cfg = {**SETTINGS, **source.settings}

@@ -43,6 +43,7 @@ class PrefecturePoliceEngine(DsfrEngine):
     """Decree lists (one PDF per arrêté) and recueil indexes by year, on one site."""
 
     name = "prefecture_police"
+    settings = DsfrEngine.settings | frozenset(SETTINGS)
 
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl:
         return super().discover(

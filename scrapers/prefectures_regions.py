@@ -52,6 +52,7 @@ class PrefecturesRegionsEngine(DsfrEngine):
     """The generic walk with the theme's selectors, its interstitial and its dates."""
 
     name = "prefectures_regions"
+    settings = DsfrEngine.settings | frozenset(SETTINGS)
 
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl:
         settings = {**SETTINGS, **source.settings}

@@ -170,3 +170,21 @@ def _sql_one(env, statement):
             return tuple(conn.execute(sqlalchemy.text(statement)).one())
     finally:
         engine.dispose()
+
+
+def test_a_misspelt_setting_in_a_source_file_is_refused_by_name_not_a_silent_empty_site(app, fixture_site):
+    from dataclasses import replace
+
+    source = registry()["pref13"].rebased(fixture_site.base_url)
+    report = app.scan(replace(source, settings={"folow": ".fr-card__title a"}))
+    assert report.outcome == "error"
+    assert "scrapers/pref13.toml: unknown setting(s) folow for engine 'dsfr'" in report.errors[0]
+    row = _status(app)
+    assert row.state == "unhealthy" and "unknown setting(s) folow" in row.health
+
+
+def test_every_source_files_settings_are_known_to_its_engine():
+    from attrap.discover import engine_for
+
+    for source in registry().values():
+        engine_for(source)  # raises ConfigError naming the file and the key
