@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -20,13 +21,49 @@ POSTGRES_URL = os.environ.get("ATTRAP_TEST_POSTGRES_URL")
 
 _BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
-# No test reaches the web, even by mistake (a source's real https://….gouv.fr URL, a Mastodon
-# instance): httpx and requests honour these variables, here and in the CLI subprocesses that
-# inherit them, so every request not to 127.0.0.1 goes to a closed local port and fails at once.
-_OFFLINE_PROXY = "http://127.0.0.1:9"
+
+class _WebGuard:
+    """No test reaches the web, even by mistake (a source's real https://….gouv.fr URL, a
+    Mastodon instance), nor may one pass because its request failed: httpx and requests honour
+    the proxy variables set to this recorder, here and in the CLI subprocesses that inherit
+    them, so every request not to 127.0.0.1 is refused (403) and written down, and the test
+    that made it fails naming it (:func:`_no_web`)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.tried: list[str] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            conn, _ = self._server.accept()
+            with conn:
+                conn.settimeout(5)
+                try:
+                    line = conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+                except OSError:
+                    line = "(unreadable request)"
+                self.tried.append(line)  # before the answer: the test sees it when it is refused
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+_WEB_GUARD = _WebGuard()
 for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-    os.environ[_name] = os.environ[_name.lower()] = _OFFLINE_PROXY
+    os.environ[_name] = os.environ[_name.lower()] = _WEB_GUARD.url
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+
+@pytest.fixture(autouse=True)
+def _no_web() -> Iterator[None]:
+    """Fail the test that tried to reach anything but 127.0.0.1 (see :class:`_WebGuard`)."""
+    _WEB_GUARD.tried.clear()
+    yield
+    if _WEB_GUARD.tried:
+        pytest.fail(f"the test tried to reach the web: {_WEB_GUARD.tried[:5]}")
 
 
 @pytest.fixture(params=_BACKENDS)

@@ -33,7 +33,13 @@ def browser():
     from playwright.sync_api import sync_playwright  # the test extra's; chromium is Debian's
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        # the browser's own background calls (updates, Google sign-in) go to a closed port, not
+        # to the recorder of requests to the web (tests/conftest.py): they are not the test's
+        quiet = [
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1;localhost",
+        ]  # fmt: skip
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=quiet)
         try:
             yield b
         finally:

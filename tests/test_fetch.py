@@ -107,17 +107,20 @@ def test_requests_to_one_host_are_spaced_by_the_delay(site):
 
 
 def test_no_test_reaches_a_real_site():
-    """tests/conftest.py sends every request not to 127.0.0.1 to a closed local port: a source's
-    real URL is refused at once (not looked up), here and in the CLI subprocesses, whose
-    environment (``cli_env``) is a copy of this one."""
+    """tests/conftest.py sends every request not to 127.0.0.1 to a local recorder that refuses
+    it and fails the test that made it: a source's real URL is never looked up, here and in the
+    CLI subprocesses, whose environment (``cli_env``) is a copy of this one."""
     import os
 
     from attrap.errors import FetchError
+    from tests.conftest import _WEB_GUARD
 
     real = "https://www.bouches-du-rhone.gouv.fr/Publications/RAA-et-Archives"
     with Fetcher(
         source_id="pref13", allowed_hosts={"www.bouches-du-rhone.gouv.fr"}, delay=0, max_retries=0
     ) as f:
-        with pytest.raises(FetchError, match="Connection refused"):
+        with pytest.raises(FetchError):
             f.get_page(real)
-    assert os.environ["HTTPS_PROXY"] == "http://127.0.0.1:9" and "127.0.0.1" in os.environ["NO_PROXY"]
+    assert set(_WEB_GUARD.tried) == {"CONNECT www.bouches-du-rhone.gouv.fr:443 HTTP/1.1"}  # robots.txt, page
+    _WEB_GUARD.tried.clear()  # made on purpose here: not this test's failure
+    assert os.environ["HTTPS_PROXY"] == _WEB_GUARD.url and "127.0.0.1" in os.environ["NO_PROXY"]
