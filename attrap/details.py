@@ -322,29 +322,27 @@ PAGES_MISSING = Flag(
 )
 
 
-def sommaire_flags(*, from_sommaire: bool, pages_missing: bool) -> list[Flag]:
-    """The flag a decree found only through its recueil's sommaire carries, if it is one."""
-    if not from_sommaire:
-        return []
-    return [PAGES_MISSING if pages_missing else FROM_SOMMAIRE]
-
-
 def assess(
-    details: Details,
+    details: Details | None,
     *,
     category: str,
     first_seen: datetime | None,
     published: date | None = None,
     signed_on: date | None = None,
     windows: list[Window],
+    from_sommaire: bool = False,
+    pages_missing: bool = False,
 ) -> list[Flag]:
-    """ "Published after the period began" and "outside any legal window", when they apply.
+    """ "Found in the sommaire", "published after the period began" and "outside any legal
+    window", when they apply (the first whatever ``details`` holds).
 
     Late publication: attrap first saw the PDF after the authorised period had begun, and the
     date the site itself gives for the recueil (when it gives one) is after that start too, so
     that a backfill of old recueils does not call every decree late.
     """
-    flags = []
+    flags = [PAGES_MISSING if pages_missing else FROM_SOMMAIRE] if from_sommaire else []
+    if details is None:
+        return flags
     if details.start and first_seen:
         seen = first_seen if first_seen.tzinfo else first_seen.replace(tzinfo=UTC)
         site_day_end = datetime.combine(published, time(23, 59), PARIS) if published else None

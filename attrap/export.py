@@ -29,7 +29,7 @@ from sqlalchemy.orm import contains_eager, defer
 
 from attrap import __version__
 from attrap.config import PROJECT_URL
-from attrap.details import Window, assess, load_windows, sommaire_flags
+from attrap.details import Window, assess, load_windows
 from attrap.frdates import fold, format_date, format_period, iso_day
 from attrap.model import Details
 from attrap.sources import Source, registry
@@ -245,21 +245,19 @@ class Catalog:
         rec = d.recueil
         src = self.sources.get(rec.source_id)
         details = Details.from_json(d.details) if d.details else None
-        flags: dict[str, str] = {
-            f.id: f.text
-            for f in sommaire_flags(from_sommaire=bool(d.from_sommaire), pages_missing=bool(d.pages_missing))
-        }
-        if details:
-            for category in d.categories:
-                for flag in assess(
-                    details,
-                    category=category,
-                    first_seen=aware(rec.first_seen_at),
-                    published=rec.published,
-                    signed_on=d.signed_on,
-                    windows=self.windows,
-                ):
-                    flags.setdefault(flag.id, flag.text)
+        flags: dict[str, str] = {}
+        for category in d.categories or [""]:  # the sommaire's mark holds without a category too
+            for flag in assess(
+                details if d.categories else None,
+                category=category,
+                first_seen=aware(rec.first_seen_at),
+                published=rec.published,
+                signed_on=d.signed_on,
+                windows=self.windows,
+                from_sommaire=bool(d.from_sommaire),
+                pages_missing=bool(d.pages_missing),
+            ):
+                flags.setdefault(flag.id, flag.text)
         shown = details or Details()
         return {
             "id": d.id,

@@ -320,11 +320,8 @@ class OcrSlots:
     worker, scan) asks: ``n`` lock files, each held (``flock``) while a page is read."""
 
     def __init__(self, n: int, directory: Path | None = None):
-        import tempfile
-
         self.n = n
-        self.directory = directory or Path(tempfile.gettempdir()) / f"attrap-ocr-{os.getuid()}"
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.directory = directory or _machine_dir("ocr")
 
     @contextlib.contextmanager
     def slot(self, deadline: float = math.inf) -> Iterator[int]:
@@ -457,12 +454,18 @@ class _Progress:
             self.file.unlink(missing_ok=True)
 
 
-def reading_dir() -> Path:
+def _machine_dir(name: str) -> Path:
+    """A directory every attrap process of this user on this machine shares (in the temp dir)."""
     import tempfile
 
-    directory = Path(tempfile.gettempdir()) / f"attrap-reading-{os.getuid()}"
+    directory = Path(tempfile.gettempdir()) / f"attrap-{name}-{os.getuid()}"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     return directory
+
+
+def reading_dir() -> Path:
+    """Where long reads keep their progress (:func:`reading_now`)."""
+    return _machine_dir("reading")
 
 
 def reading_now() -> list[dict[str, Any]]:

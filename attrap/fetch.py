@@ -310,11 +310,7 @@ class Fetcher:
         Last-Modified is kept for next time. Other statuses are returned as they are.
         """
         kept = self.validators.get_validator(url) if self.validators and conditional else None
-        headers = {}
-        if kept and kept.etag:
-            headers["If-None-Match"] = kept.etag
-        if kept and kept.last_modified:
-            headers["If-Modified-Since"] = kept.last_modified
+        headers = _conditional(kept)
         resp = self._send("GET", url, max_bytes=max_bytes, retries=retries, headers=headers)
         if resp.status_code == 304 and kept is not None:
             self.not_modified += 1
@@ -361,11 +357,7 @@ class Fetcher:
         if not self.allowed_by_robots(url):
             raise self.error("disallowed by robots.txt", url)
         kept = self.validators.get_validator(url) if self.validators and failed_before else None
-        headers = {}
-        if kept and kept.etag:
-            headers["If-None-Match"] = kept.etag
-        if kept and kept.last_modified:
-            headers["If-Modified-Since"] = kept.last_modified
+        headers = _conditional(kept)
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=directory, suffix=".part")
         os.close(fd)
@@ -400,6 +392,16 @@ class Fetcher:
             return Download(str(resp.url), final, digest.hexdigest(), size, etag, last_modified)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _conditional(kept: Validator | None) -> dict[str, str]:
+    """The headers of a conditional GET for what ``kept`` remembers of a URL (none without)."""
+    headers = {}
+    if kept and kept.etag:
+        headers["If-None-Match"] = kept.etag
+    if kept and kept.last_modified:
+        headers["If-Modified-Since"] = kept.last_modified
+    return headers
 
 
 def pdf_path(directory: Path, sha256: str) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 from attrap import faults
 from attrap.classify import Ruleset
 from attrap.config import Settings
-from attrap.details import assess, load_windows, sommaire_flags
+from attrap.details import assess, load_windows
 from attrap.errors import ConfigError, PublishError
 from attrap.logs import event
 from attrap.mastodon import MastodonChannel, RetryablePublishError
@@ -241,20 +241,19 @@ class Publisher:
     def _render(self, post_id: int, max_characters: int) -> tuple[str, str]:
         """The post's text, and the link to the decree's page it carries (its identity)."""
         alert = self.store.alert_for(post_id, self.names, self.departments)
-        found = sommaire_flags(from_sommaire=alert.from_sommaire, pages_missing=alert.pages_missing)
-        alert.flags = [f.text for f in found]
-        if alert.details:
-            alert.flags += [
-                f.text
-                for f in assess(
-                    alert.details,
-                    category=alert.category,
-                    first_seen=alert.first_seen,
-                    published=alert.published,
-                    signed_on=alert.signed_on,
-                    windows=self.windows,
-                )
-            ]
+        alert.flags = [
+            f.text
+            for f in assess(
+                alert.details,
+                category=alert.category,
+                first_seen=alert.first_seen,
+                published=alert.published,
+                signed_on=alert.signed_on,
+                windows=self.windows,
+                from_sommaire=alert.from_sommaire,
+                pages_missing=alert.pages_missing,
+            )
+        ]
         category = self.presented.get(alert.category)
         return render_post(alert, max_characters=max_characters, category=category), alert.url
 
