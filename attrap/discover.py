@@ -323,9 +323,9 @@ class DsfrEngine:
                 crawl.listing_links += 1
                 out.append(_Todo(url, parent.year, parent.month, parent.depth))
                 continue
-            if not policy.listing(a.get_text(" ", strip=True), url, card=id(a) in cards):
-                continue
             label = link_label(a, url)
+            if not policy.listing(a.get_text(" ", strip=True), label, url, card=id(a) in cards):
+                continue
             crawl.listing_links += 1
             year, month = find_period(label)
             if year is None and month is not None:
@@ -498,10 +498,9 @@ class _Policy:
         path = urlsplit(url).path.rstrip("/").lower()
         return any(path == p or path.startswith(p + "/") for p in self.prefixes)
 
-    def listing(self, text: str, url: str, *, card: bool) -> bool:
-        """Whether a link (its text, its URL) leads to a listing: a period, a recueil, the RAA,
-        a card under the RAA page."""
-        label = f"{text} {unquote(urlsplit(url).path.rstrip('/').rsplit('/', 1)[-1])}"
+    def listing(self, text: str, label: str, url: str, *, card: bool) -> bool:
+        """Whether a link (its text, its :func:`link_label`, its URL) leads to a listing: a
+        period, a recueil, the RAA, a card under the RAA page."""
         folded = fold(label)
         if self.exclude is not None and self.exclude.search(folded):
             return False
@@ -596,7 +595,7 @@ def _option_period(option: Tag, value: str, parent: _Todo) -> tuple[int | None, 
 
 def link_label(a: Tag, url: str) -> str:
     """What names a listing link's period: its text and the last segment of its path."""
-    return f"{a.get_text(' ', strip=True)} {unquote(urlsplit(url).path.rsplit('/', 1)[-1])}"
+    return f"{a.get_text(' ', strip=True)} {unquote(urlsplit(url).path.rstrip('/').rsplit('/', 1)[-1])}"
 
 
 def _page_key(url: str) -> str:
