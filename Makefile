@@ -40,11 +40,11 @@ demo: venv system-deps
 	$(BIN)/attrap demo
 
 test: venv system-deps test-deps
-	$(BIN)/ruff check attrap scrapers tests fixtures
+	$(BIN)/ruff check attrap scrapers tests fixtures bench
 	ATTRAP_REQUIRE_BROWSER=1 $(BIN)/pytest -q -n $(TEST_WORKERS)
 
 lint: venv
-	$(BIN)/ruff check attrap scrapers tests fixtures
+	$(BIN)/ruff check attrap scrapers tests fixtures bench
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,4 +1,4 @@
-"""The ``attrap`` command: thin commands over :mod:`attrap.pipeline`."""
+"""The ``attrap`` command: thin commands over :mod:`attrap.run.pipeline`."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ import click
 
 from attrap import logs
 from attrap.config import Settings, apply_config
+from attrap.crawl.sources import Source, registry
 from attrap.errors import AttrapError
-from attrap.export import FORMATS as EXPORT_FORMATS
-from attrap.frdates import format_period
-from attrap.health import STATES
 from attrap.model import Details
-from attrap.sources import Source, registry
+from attrap.rules.frdates import format_period
+from attrap.run.health import STATES
+from attrap.serve.formats import FORMATS as EXPORT_FORMATS
 
 if TYPE_CHECKING:  # the pipeline (PDF readers, HTTP client) is imported by the commands that run it
-    from attrap.pipeline import Attrap, ScanReport
-    from attrap.publish import PublishReport
+    from attrap.publish.outbox import PublishReport
+    from attrap.run.pipeline import Attrap, ScanReport
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,7 +70,7 @@ def _show_post(channel: str, text: str) -> None:
 
 def _since(value: str | None) -> date | None:
     """A --since option's day, YYYY-MM-DD as ``attrap export`` and the web interface take it."""
-    from attrap.frdates import iso_day
+    from attrap.rules.frdates import iso_day
 
     try:
         return iso_day(value) if value else None
@@ -156,7 +156,7 @@ def sources(
 
 
 def _check_sources(settings: Settings, chosen: list[Source], as_json: bool) -> None:
-    from attrap.pipeline import check_source
+    from attrap.run.pipeline import check_source
 
     results = []
     for source in chosen:
@@ -244,7 +244,7 @@ def scan(
     as_json: bool,
 ) -> None:
     """One pass over SOURCE...: discover, download, read, classify, store, post."""
-    from attrap.pipeline import Attrap
+    from attrap.run.pipeline import Attrap
 
     chosen = _pick_sources(source_ids, all_, base_url)
     since_date = _since(since)
@@ -278,8 +278,8 @@ def scan(
 @_common
 def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
     """Read local PDF or .txt files and say which decrees are flagged, and why."""
-    from attrap.classify import load_rules
-    from attrap.pipeline import read_and_classify
+    from attrap.rules.classify import load_rules
+    from attrap.run.pipeline import read_and_classify
 
     ruleset = load_rules()
     results = []
@@ -366,7 +366,7 @@ def _details_lines(details: dict[str, Any] | None) -> list[str]:
 @_common
 def publish(settings: Settings, dry_run: bool, limit: int | None, backlog: str | None) -> None:
     """Send everything waiting in the outbox now, even posts in their backoff after a failure."""
-    from attrap.pipeline import Attrap
+    from attrap.run.pipeline import Attrap
 
     app = Attrap(settings)
     try:
@@ -394,7 +394,7 @@ def reclassify(settings: Settings, source_ids: tuple[str, ...], since: str | Non
     Nothing already posted is posted again or forgotten: a decree flagged only now is queued
     once (sent by the next publishing pass), one no longer flagged keeps its posts and is listed.
     """
-    from attrap.pipeline import Attrap
+    from attrap.run.pipeline import Attrap
 
     unknown = [i for i in source_ids if i not in registry()]
     if unknown:
@@ -444,7 +444,7 @@ def reclassify(settings: Settings, source_ids: tuple[str, ...], since: str | Non
 @_common
 def status(settings: Settings, as_json: bool) -> None:
     """Per source: last run, documents seen, flagged, errors."""
-    from attrap.pipeline import Attrap
+    from attrap.run.pipeline import Attrap
 
     app = Attrap(settings)
     try:
@@ -452,7 +452,7 @@ def status(settings: Settings, as_json: bool) -> None:
     finally:
         app.close()
     rows.sort(key=lambda r: STATES.index(r.state))  # unhealthy sources first, then degraded
-    from attrap.extract import reading_now
+    from attrap.read.extract import reading_now
 
     if as_json:  # the sources, as always (the documents being read are said in the text form)
         _dump(rows)
@@ -509,7 +509,7 @@ def run(
     base_url: str | None,
 ) -> None:
     """The scheduler: scans SOURCE... (default: all) periodically and publishes, until SIGTERM."""
-    from attrap.scheduler import run_forever
+    from attrap.run.scheduler import run_forever
 
     if logging.getLogger("attrap").getEffectiveLevel() > logging.INFO:
         logging.getLogger("attrap").setLevel(logging.INFO)  # a daemon says what it does
@@ -541,7 +541,7 @@ def run(
 @_common
 def worker(settings: Settings, concurrency: int | None, heartbeat: float, stalled_after: float) -> None:
     """Execute the jobs `attrap run` defers (PostgreSQL only), until SIGTERM: crawls, reads, posts."""
-    from attrap.tasks import run_worker, uses_queue
+    from attrap.run.tasks import run_worker, uses_queue
 
     if not uses_queue(settings):
         raise click.ClickException(
@@ -567,7 +567,7 @@ def db() -> None:
 @_common
 def db_upgrade(settings: Settings) -> None:
     """Apply the migrations the database lacks (also done automatically on start)."""
-    from attrap.store import Store
+    from attrap.store.db import Store
 
     store = Store(settings.database_url, upgrade=False)
     try:
@@ -584,7 +584,7 @@ def db_upgrade(settings: Settings) -> None:
 @_common
 def db_current(settings: Settings) -> None:
     """Print the database schema version."""
-    from attrap.store import SCHEMA_HEAD, Store
+    from attrap.store.db import SCHEMA_HEAD, Store
 
     store = Store(settings.database_url, upgrade=False)
     try:
@@ -613,7 +613,7 @@ def search(
     as_json: bool,
 ) -> None:
     """Full-text search of every stored decree: words, "quoted phrases", AND, OR, NOT (or -word)."""
-    from attrap.store import Store
+    from attrap.store.db import Store
 
     since_date = _since(since)
     store = Store(settings.database_url)
@@ -677,9 +677,9 @@ def export(
     output: Path | None,
 ) -> None:
     """The flagged decrees, newest first, as JSON, CSV or an Atom feed."""
-    from attrap.export import BadParameter, Catalog, Filter, parse_day
-    from attrap.export import export as render
-    from attrap.store import Store
+    from attrap.serve.formats import export as render
+    from attrap.store.db import Store
+    from attrap.store.read import BadParameter, Catalog, Filter, parse_day
 
     store = Store(settings.database_url)
     try:
@@ -706,7 +706,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     and a JSON API of the flagged decrees (/openapi.json)."""
     import signal
 
-    from attrap.web import serve as serve_http
+    from attrap.serve.api import serve as serve_http
 
     if logging.getLogger("attrap").getEffectiveLevel() > logging.INFO:
         logging.getLogger("attrap").setLevel(logging.INFO)  # a server logs its requests

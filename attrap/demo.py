@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from attrap.config import Settings
+from attrap.crawl.sources import registry
 from attrap.fixtureserver import FixtureServer
-from attrap.pipeline import Attrap
 from attrap.resources import data_dir
-from attrap.sources import registry
+from attrap.run.pipeline import Attrap
 
 DEMO_SOURCE = "pref13"
 

@@ -115,7 +115,7 @@ class ClassifiedDecree:
     decree: Decree
     categories: list[str] = field(default_factory=list)
     matches: list[Match] = field(default_factory=list)
-    #: what a flagged decree authorises, where and when (attrap.details)
+    #: what a flagged decree authorises, where and when (attrap.rules.details)
     details: Details | None = None
     #: flagged from its sommaire entry's title: its own pages gave no decision (missing,
     #: unreadable, OCR'd with low confidence)
@@ -152,7 +152,7 @@ class Alert:
 @dataclass(frozen=True)
 class Validator:
     """What a conditional GET needs of a page fetched before: its validators and its body
-    (attrap.fetch sends them, attrap.store keeps them)."""
+    (attrap.crawl.fetch sends them, attrap.store.db keeps them)."""
 
     etag: str | None
     last_modified: str | None

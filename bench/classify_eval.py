@@ -2,10 +2,10 @@
 
 The labelled corpus is ``fixtures/corpus`` (``labels.toml``, ``text/<id>.txt``, and the same texts
 scanned and OCR'd in ``ocr/<id>.txt``; see its README). For each variant (``text``, ``ocr``) every
-decree is built as the pipeline builds it (pages normalised by ``attrap.extract.normalize_text``,
+decree is built as the pipeline builds it (pages normalised by ``attrap.read.extract.normalize_text``,
 OCR'd pages marked ``method="ocr"`` so the rules' fuzzy repair applies) and classified by
 
-- **rules**: ``attrap.classify.load_rules().classify(decree)``;
+- **rules**: ``attrap.rules.classify.load_rules().classify(decree)``;
 - **baseline**: keywords in the folded text (case and accents removed): "drone" or "aeronef" →
   drone, "videoprotection" → videoprotection, "algorithmique" → avs.
 
@@ -18,7 +18,7 @@ one decree a page; tesseract on a few of them scanned, with the OCR variant, whe
 installed), and how many times faster classification is. Then the speed budget, as a ratio
 measured in the same run: the time to classify every corpus decree (text and OCR variants)
 against the time to read the same decrees' texts out of text layers with pdfminer.six
-(attrap.extract's pdfminer path, on PDFs of both variants' texts rendered by
+(attrap.read.extract's pdfminer path, on PDFs of both variants' texts rendered by
 ``tests/pdfgen.py``), which must stay under :data:`BUDGET`. Exit status 0 whatever the scores.
 
 Usage: ``.venv/bin/python bench/classify_eval.py [--corpus fixtures/corpus] [--variant text|ocr]
@@ -41,10 +41,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from attrap import extract, split  # noqa: E402
-from attrap.classify import Ruleset, load_rules, normalize_for_matching  # noqa: E402
-from attrap.extract import normalize_text  # noqa: E402
 from attrap.model import Decree, Page  # noqa: E402
+from attrap.read import extract, split  # noqa: E402
+from attrap.read.extract import normalize_text  # noqa: E402
+from attrap.rules.classify import Ruleset, load_rules, normalize_for_matching  # noqa: E402
 
 CATEGORIES = ("avs", "drone", "videoprotection")
 VARIANTS = ("text", "ocr")
@@ -228,7 +228,7 @@ def speed(
 
 def reading_speed(corpus: Path, scans: int = 3) -> dict[str, float]:
     """MB of decree text per second that extraction gets out of PDFs on one core, for the
-    corpus texts: ``{backend: MB/s}`` for each text-layer reader (:data:`attrap.extract.TEXT_BACKENDS`)
+    corpus texts: ``{backend: MB/s}`` for each text-layer reader (:data:`attrap.read.extract.TEXT_BACKENDS`)
     on a PDF of the texts, one decree a page (CPU time of this process), and ``"tesseract"``
     for the first ``scans`` texts as scanned pages (wall time: tesseract runs as a child
     process, on one thread), when it is installed."""
@@ -257,7 +257,7 @@ def budget_ratio(corpus: Path, ruleset: Ruleset, passes: int = 5) -> tuple[float
     """(seconds to classify, seconds to read) the corpus on one core (CPU time of this process):
     every labelled decree of both variants classified by ``ruleset`` (the best of ``passes``,
     after a first pass that loads what is loaded once, the French word list), and the same
-    texts read by pdfminer.six (:func:`attrap.extract.extract_pages`, backend "pdfminer") from
+    texts read by pdfminer.six (:func:`attrap.read.extract.extract_pages`, backend "pdfminer") from
     a PDF of each variant, one corpus page a PDF page (rendered by ``tests/pdfgen.py``)."""
     from tests.pdfgen import make_pdf
 

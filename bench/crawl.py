@@ -41,12 +41,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from attrap.discover import engine_for  # noqa: E402
+from attrap.crawl.discover import engine_for  # noqa: E402
+from attrap.crawl.fetch import Fetcher, HostThrottle, Validator  # noqa: E402
+from attrap.crawl.sources import Source, load_sources  # noqa: E402
 from attrap.errors import AttrapError  # noqa: E402
-from attrap.fetch import Fetcher, HostThrottle, Validator  # noqa: E402
 from attrap.fixtureserver import FixtureServer  # noqa: E402
-from attrap.sources import Source, load_sources  # noqa: E402
-from attrap.store import Store  # noqa: E402
+from attrap.store.db import Store  # noqa: E402
 from fixtures.make_moselle_fixture import DimsFixtureServer  # noqa: E402
 from fixtures.make_select_fixture import FormFixtureServer  # noqa: E402
 
@@ -157,7 +157,7 @@ def real_sites() -> None:
     """The real-markup fixtures: recall against their oracles, requests per RAA, health."""
     from types import SimpleNamespace
 
-    from attrap.health import assess
+    from attrap.run.health import assess
     from tests import realsites
 
     found = expected = extra = requests = 0

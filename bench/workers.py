@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy  # noqa: E402
 
 from attrap.config import Settings  # noqa: E402
-from attrap.extract import extract_pages  # noqa: E402
+from attrap.crawl.sources import registry  # noqa: E402
 from attrap.fixtureserver import FixtureServer  # noqa: E402
-from attrap.sources import registry  # noqa: E402
-from attrap.tasks import Queue  # noqa: E402
+from attrap.read.extract import extract_pages  # noqa: E402
+from attrap.run.tasks import Queue  # noqa: E402
 from tests.pdfgen import make_scanned_pdf  # noqa: E402
 
 URL = os.environ.get("ATTRAP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

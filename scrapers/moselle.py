@@ -19,12 +19,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
 
-from attrap.discover import Crawl
-from attrap.errors import FetchError
-from attrap.fetch import Fetcher
-from attrap.frdates import find_date
-from attrap.model import RecueilLink
-from attrap.sources import Source
+from attrap.crawl.api import Crawl, Fetcher, FetchError, RecueilLink, Source, find_date, register
 
 #: the list's selectors; a source's ``settings`` overrides any of them
 SETTINGS: dict[str, Any] = {
@@ -38,6 +33,7 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+@register("moselle")
 class DimsEngine:
     name = "dims"
     settings = frozenset(SETTINGS)
@@ -110,6 +106,3 @@ class DimsEngine:
             published,
             found_on=base,
         )
-
-
-ENGINE = DimsEngine

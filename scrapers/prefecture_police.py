@@ -18,12 +18,22 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from bs4 import Tag
 
-from attrap.discover import Crawl, DsfrEngine, _Todo, link_label
-from attrap.fetch import Fetcher
-from attrap.frdates import find_date, find_period
-from attrap.model import RecueilLink
-from attrap.sources import Source
-from scrapers.prefectures_regions import SETTINGS as THEME
+from attrap.crawl.api import (
+    Crawl,
+    DsfrEngine,
+    Fetcher,
+    RecueilLink,
+    Source,
+    Todo,
+    engine_class,
+    find_date,
+    find_period,
+    link_label,
+    register,
+)
+
+#: the look of prefectures-regions sites, which the Préfecture de police's shares
+THEME = engine_class("prefectures_regions").theme  # type: ignore[union-attr]
 
 #: selectors for the PP's pages; a source's ``settings`` overrides any of them
 SETTINGS: dict[str, Any] = {
@@ -39,6 +49,7 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+@register("prefecture_police")
 class PrefecturePoliceEngine(DsfrEngine):
     """Decree lists (one PDF per arrêté) and recueil indexes by year, on one site."""
 
@@ -50,7 +61,7 @@ class PrefecturePoliceEngine(DsfrEngine):
             replace(source, settings={**SETTINGS, **source.settings}), fetcher, since=since
         )
 
-    def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
+    def pdf_links(self, source: Source, content: Tag, base: str, where: Todo) -> list[RecueilLink]:
         decrees = content.select(source.settings["decree"])
         if not decrees:  # a recueil page: the generic download links, named by their <span>
             return super().pdf_links(source, content, base, where)
@@ -67,8 +78,8 @@ class PrefecturePoliceEngine(DsfrEngine):
         return out
 
     def children(
-        self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
-    ) -> list[_Todo]:
+        self, content: Tag, base: str, parent: Todo, cfg: dict[str, Any], crawl: Crawl
+    ) -> list[Todo]:
         decrees = content.select(cfg["decree"])
         if decrees or content.select_one(cfg["decree_list"]):
             return self._next_decree_page(content, base, parent, cfg, crawl, decrees)
@@ -76,8 +87,8 @@ class PrefecturePoliceEngine(DsfrEngine):
         return found + self._year_links(content, base, parent, crawl)
 
     def _next_decree_page(
-        self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl, decrees: list[Tag]
-    ) -> list[_Todo]:
+        self, content: Tag, base: str, parent: Todo, cfg: dict[str, Any], crawl: Crawl, decrees: list[Tag]
+    ) -> list[Todo]:
         crawl.listing_links += len(decrees)
         if not decrees:
             # The list is filled by JavaScript on some visits: say so rather than find nothing.
@@ -94,9 +105,9 @@ class PrefecturePoliceEngine(DsfrEngine):
         ]
         oldest = min(dates, default=None)
         year, month = (oldest.year, oldest.month) if oldest else (parent.year, parent.month)
-        return [_Todo(urljoin(base, href.strip()), year, month, parent.depth)]
+        return [Todo(urljoin(base, href.strip()), year, month, parent.depth)]
 
-    def _year_links(self, content: Tag, base: str, parent: _Todo, crawl: Crawl) -> list[_Todo]:
+    def _year_links(self, content: Tag, base: str, parent: Todo, crawl: Crawl) -> list[Todo]:
         """Links to a year's recueils ("Recueils 2026", ".../recueils-2026"), of any markup."""
         out = []
         for a in content.find_all("a", href=True):
@@ -106,7 +117,7 @@ class PrefecturePoliceEngine(DsfrEngine):
             if year is None or month is not None or find_date(label) or url.split("#", 1)[0] == base:
                 continue  # only year pages: a month or a dated issue is not a year index
             crawl.listing_links += 1
-            out.append(_Todo(url, year, None, parent.depth + 1))
+            out.append(Todo(url, year, None, parent.depth + 1))
         return out
 
 
@@ -116,6 +127,3 @@ def _decree_title(node: Tag) -> str:
 
 def _text(tag: Tag) -> str:
     return " ".join(tag.get_text(" ", strip=True).split())
-
-
-ENGINE = PrefecturePoliceEngine

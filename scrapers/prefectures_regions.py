@@ -24,11 +24,19 @@ from urllib.parse import unquote, urljoin, urlsplit
 import regex
 from bs4 import BeautifulSoup, Tag
 
-from attrap.discover import Crawl, DsfrEngine, _Todo, link_label
-from attrap.fetch import Fetcher
-from attrap.frdates import find_date, find_period, fold
-from attrap.model import RecueilLink
-from attrap.sources import Source
+from attrap.crawl.api import (
+    Crawl,
+    DsfrEngine,
+    Fetcher,
+    RecueilLink,
+    Source,
+    Todo,
+    find_date,
+    find_period,
+    fold,
+    link_label,
+    register,
+)
 
 #: the theme's selectors; a source's ``settings`` overrides any of them
 SETTINGS: dict[str, Any] = {
@@ -48,11 +56,14 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+@register("prefectures_regions")
 class PrefecturesRegionsEngine(DsfrEngine):
     """The generic walk with the theme's selectors, its interstitial and its dates."""
 
     name = "prefectures_regions"
     settings = DsfrEngine.settings | frozenset(SETTINGS)
+    #: the theme's selectors, for engines of sites that share it
+    theme: dict[str, Any] = SETTINGS
 
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl:
         settings = {**SETTINGS, **source.settings}
@@ -70,8 +81,8 @@ class PrefecturesRegionsEngine(DsfrEngine):
         return super().refused(soup, cfg)
 
     def children(
-        self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
-    ) -> list[_Todo]:
+        self, content: Tag, base: str, parent: Todo, cfg: dict[str, Any], crawl: Crawl
+    ) -> list[Todo]:
         labels = {
             url: link_label(a, url)
             for a in content.select(cfg["entries"])
@@ -87,7 +98,7 @@ class PrefecturesRegionsEngine(DsfrEngine):
         # a pager's next page (same depth) comes after this page's oldest entry
         return [replace(t, year=year, month=month) if t.depth == parent.depth else t for t in found]
 
-    def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
+    def pdf_links(self, source: Source, content: Tag, base: str, where: Todo) -> list[RecueilLink]:
         links = super().pdf_links(source, content, base, where)
         return [link if link.published else replace(link, published=_name_date(link)) for link in links]
 
@@ -101,6 +112,3 @@ def _name_date(link: RecueilLink) -> date | None:
     """The date of a name written with underscores ("12_mars_24"), or only in the file name."""
     file_name = unquote(urlsplit(link.url).path.rsplit("/", 1)[-1])
     return find_date(link.title.replace("_", " ")) or find_date(file_name.replace("_", " "))
-
-
-ENGINE = PrefecturesRegionsEngine

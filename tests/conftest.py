@@ -145,7 +145,7 @@ class _Quiet(WSGIRequestHandler):
 def serving(env: dict[str, str]) -> Iterator[str]:
     """``attrap serve``'s app over the environment's store, on a free port: its base URL."""
     from attrap.config import Settings
-    from attrap.web import make_app
+    from attrap.serve.api import make_app
 
     app = make_app(Settings.load(env=env))
     server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
@@ -168,8 +168,8 @@ def filled(cli_env: dict[str, str], fixture_site) -> dict[str, str]:
 
 def discover(source, *, since=None, validators=None, backoff: float = 2.0):
     """What ``source``'s engine finds, with no delay between requests (a fixture site)."""
-    from attrap.discover import engine_for
-    from attrap.fetch import Fetcher, HostThrottle
+    from attrap.crawl.discover import engine_for
+    from attrap.crawl.fetch import Fetcher, HostThrottle
 
     fetcher = Fetcher(
         source_id=source.id,

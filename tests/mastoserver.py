@@ -2,7 +2,7 @@
 
 Statuses, instance (v1 and v2), verify_credentials, account statuses; Idempotency-Key honoured
 per account; the character limit enforced with links counted as 23 characters (counted here
-independently of attrap.render, so a bug in either shows). ``fail_next`` injects 429s, 5xx,
+independently of attrap.publish.render, so a bug in either shows). ``fail_next`` injects 429s, 5xx,
 dropped connections, and "accepted, then the connection dropped" (a crash between the server's
 acceptance and the client's answer).
 """
@@ -24,7 +24,7 @@ _LINK = re.compile(r"https?://[^\s]+")
 
 
 def _mastodon_length(text: str) -> int:
-    # deliberately not attrap.render.post_length: an independent count
+    # deliberately not attrap.publish.render.post_length: an independent count
     total, last = 0, 0
     for m in _LINK.finditer(text):
         total += len(text[last : m.start()]) + 23

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from attrap.discover import Crawl, engine_for
-from attrap.fetch import Fetcher
+from attrap.crawl.discover import Crawl, engine_for
+from attrap.crawl.fetch import Fetcher
+from attrap.crawl.sources import Source, registry
 from attrap.fixtureserver import RecordedSite, page_key
-from attrap.sources import Source, registry
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 

@@ -57,7 +57,7 @@ def test_a_category_added_in_categories_toml_is_posted_shown_and_drawn_as_it_say
 
 
 def test_one_registry_of_formats_serves_the_cli_and_the_web(filled, tmp_path):
-    from attrap.export import FORMATS
+    from attrap.serve.formats import FORMATS
 
     with serving(filled) as base, httpx.Client(base_url=base, timeout=10) as web:
         doc = web.get("/openapi.json").json()

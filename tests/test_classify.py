@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from attrap.classify import load_rules, normalize_for_matching
 from attrap.errors import ClassifyError, ConfigError
 from attrap.model import Decree, Page
-from attrap.split import split_decrees
+from attrap.read.split import split_decrees
+from attrap.rules.classify import load_rules, normalize_for_matching
 from tests.conftest import ROOT
 from tests.pdfgen import recueil_pages
 
@@ -130,7 +130,7 @@ def test_an_ocr_word_is_read_as_the_nearest_vocabulary_word_when_an_expression_l
     an expression looks for, as "metro", which none does and which comes first: it stays)."""
     import regex
 
-    from attrap.classify import MIN_REPAIR, french_words
+    from attrap.rules.classify import MIN_REPAIR, french_words
 
     vocabulary = RULES.vocabulary
     by_place = sorted(vocabulary.words, key=lambda w: (len(w), w))
@@ -195,7 +195,7 @@ def test_folding_keeps_positions():
 
 @pytest.mark.timeout(30)
 def test_a_catastrophic_pattern_times_out_instead_of_hanging(tmp_path, monkeypatch):
-    import attrap.classify as classify
+    import attrap.rules.classify as classify
 
     monkeypatch.setattr(classify, "PATTERN_TIMEOUT", 0.2)
     (tmp_path / "categories.toml").write_text('[[category]]\nid = "x"\nlabel = "X"\n')
@@ -241,10 +241,10 @@ def test_a_malformed_rule_file_names_file_rule_and_reason(tmp_path, content, mes
 
 
 def test_folding_is_the_project_accent_folding_one_character_for_one():
-    """Classification folds with attrap.frdates' folding, character by character: the same
+    """Classification folds with attrap.rules.frdates' folding, character by character: the same
     length, every whitespace a space, every apostrophe (OCR's "‘" included) "'", and a
     character whose folding is longer ("ß", "ﬁ") left as it is."""
-    from attrap.frdates import fold
+    from attrap.rules.frdates import fold
 
     text = "Arrêté ŒUVRE « ÉTÉ » – 5 µm Ω aéronefs ’ ʼ □ \ufffd x\u00a0y\tz l’arrêté d‘un ß ﬁ ＡÉ"
     folded = normalize_for_matching(text)

@@ -18,11 +18,11 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import asdict
 
-from attrap.classify import Ruleset, load_rules
-from attrap.extract import read_document
 from attrap.model import Decree, Page
+from attrap.read.extract import read_document
+from attrap.read.split import split_decrees
 from attrap.resources import data_dir
-from attrap.split import split_decrees
+from attrap.rules.classify import Ruleset, load_rules
 from tests.conftest import ROOT
 from tests.test_corpus import bench
 

@@ -12,11 +12,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from attrap import pipeline
 from attrap.config import Settings
-from attrap.fetch import Fetcher, HostThrottle, MemoryValidators
+from attrap.crawl.fetch import Fetcher, HostThrottle, MemoryValidators
 from attrap.fixtureserver import LAST_MODIFIED, FixtureServer
-from attrap.store import Store
+from attrap.run import pipeline
+from attrap.store.db import Store
 from tests.test_families import FAMILIES, Family, crawl, source_on
 
 PAGE = '<!DOCTYPE html><html><body><main><a href="/files/raa.pdf">RAA</a></main></body></html>'

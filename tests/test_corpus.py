@@ -70,7 +70,7 @@ def test_corpus_covers_every_category_and_hard_negatives() -> None:
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, dict[str, Any]]:
-    from attrap.classify import load_rules
+    from attrap.rules.classify import load_rules
 
     ruleset = load_rules()
     return {variant: bench.evaluate(CORPUS, variant, ruleset) for variant in bench.VARIANTS}

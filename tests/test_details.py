@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from attrap.details import Window, assess, extract_details, load_windows
 from attrap.errors import ConfigError
-from attrap.frdates import format_period
 from attrap.model import Decree, Details, Page
+from attrap.rules.details import Window, assess, extract_details, load_windows
+from attrap.rules.frdates import format_period
 from tests.conftest import SITES, run_cli
 
 PARIS = ZoneInfo("Europe/Paris")

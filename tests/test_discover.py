@@ -8,11 +8,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from attrap.classify import load_rules
-from attrap.discover import DsfrEngine
-from attrap.fetch import Fetcher, HostThrottle
-from attrap.pipeline import read_and_classify
-from attrap.sources import registry
+from attrap.crawl.discover import DsfrEngine
+from attrap.crawl.fetch import Fetcher, HostThrottle
+from attrap.crawl.sources import registry
+from attrap.rules.classify import load_rules
+from attrap.run.pipeline import read_and_classify
 from tests.conftest import SITES
 
 EXPECTED = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))

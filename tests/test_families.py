@@ -1,6 +1,6 @@
 """Each site family against its fixture site: what is found, faults, --since, an anti-bot page.
 
-A family is a kind of prefecture site (attrap.sources.FAMILIES); each has a generated fixture
+A family is a kind of prefecture site (attrap.crawl.sources.FAMILIES); each has a generated fixture
 site with its oracle, EXPECTED.json. The same tests run on every family.
 """
 
@@ -15,10 +15,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from attrap.discover import Crawl, DsfrEngine
-from attrap.fetch import Fetcher, HostThrottle, ValidatorStore
+from attrap.crawl.discover import Crawl, DsfrEngine
+from attrap.crawl.fetch import Fetcher, HostThrottle, ValidatorStore
+from attrap.crawl.sources import Source, registry
 from attrap.fixtureserver import FixtureServer
-from attrap.sources import Source, registry
 from fixtures.make_moselle_fixture import LIST, PRIMER, DimsFixtureServer
 from fixtures.make_select_fixture import FormFixtureServer
 from tests.conftest import SITES, discover, run_cli

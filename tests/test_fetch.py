@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from attrap.config import USER_AGENT
+from attrap.crawl.fetch import Fetcher, HostThrottle
 from attrap.errors import FetchError, NotAPdfError
-from attrap.fetch import Fetcher, HostThrottle
 from attrap.fixtureserver import FixtureServer
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from attrap.frdates import find_date, find_dates, find_period, format_date
+from attrap.rules.frdates import find_date, find_dates, find_period, format_date
 
 
 @pytest.mark.parametrize(

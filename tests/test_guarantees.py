@@ -193,11 +193,11 @@ def _alembic(env, action: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 
-    from attrap.store import Store
+    from attrap.store.db import Store
 
     store = Store(env["ATTRAP_DATABASE_URL"], upgrade=False)
     cfg = Config()
-    cfg.set_main_option("script_location", "attrap:migrations")
+    cfg.set_main_option("script_location", "attrap.store:migrations")
     try:
         with store.engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -354,10 +354,10 @@ def test_two_channels_on_one_account_never_take_each_others_post(
 
 # -- 5. every failure recorded, the run goes on ---------------------------------------------------
 def test_a_scraper_that_raises_is_recorded_and_the_other_sources_are_scanned(cli_env, fixture_site):
-    from attrap import discover
     from attrap.config import Settings
-    from attrap.pipeline import Attrap
-    from attrap.sources import parse_source, registry
+    from attrap.crawl import discover
+    from attrap.crawl.sources import parse_source, registry
+    from attrap.run.pipeline import Attrap
 
     class Broken:
         def discover(self, source, fetcher, since=None):

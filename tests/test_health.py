@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from attrap.config import Settings
-from attrap.health import assess
-from attrap.pipeline import Attrap
-from attrap.sources import registry
+from attrap.crawl.sources import registry
+from attrap.run.health import assess
+from attrap.run.pipeline import Attrap
 from tests.conftest import run_cli
 
 ROOT = "/Publications/RAA-et-Archives"
@@ -184,7 +184,7 @@ def test_a_misspelt_setting_in_a_source_file_is_refused_by_name_not_a_silent_emp
 
 
 def test_every_source_files_settings_are_known_to_its_engine():
-    from attrap.discover import engine_for
+    from attrap.crawl.discover import engine_for
 
     for source in registry().values():
         engine_for(source)  # raises ConfigError naming the file and the key

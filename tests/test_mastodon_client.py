@@ -1,4 +1,4 @@
-"""The real Mastodon.py client, through attrap.mastodon, against the test server."""
+"""The real Mastodon.py client, through attrap.publish.mastodon, against the test server."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from attrap.errors import PublishError
-from attrap.mastodon import MastodonChannel, RetryablePublishError
 from attrap.model import Alert, Details
-from attrap.render import post_length, render_post
+from attrap.publish.mastodon import MastodonChannel, RetryablePublishError
+from attrap.publish.render import post_length, render_post
 from tests.mastoserver import MastoServer
 
 TOKEN = "test-token"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from attrap import extract
+from attrap.read import extract
 from tests.conftest import ROOT, run_cli
 from tests.pdfgen import make_scanned_pdf
 
@@ -91,7 +91,7 @@ def test_a_documents_scanned_pages_are_read_by_every_worker_at_once_in_page_orde
 def test_documents_read_at_once_share_the_machines_workers(tmp_path, fake_tesseract, monkeypatch):
     monkeypatch.setenv("ATTRAP_WORKERS", "2")
     pdfs = [_scanned(tmp_path, f"doc{i}.pdf", 4) for i in range(3)]
-    code = "import sys; from attrap import extract; print(len(list(extract.extract_pages(sys.argv[1]))))"
+    code = "import sys; from attrap.read import extract; print(len(list(extract.extract_pages(sys.argv[1]))))"
     readers = [
         subprocess.Popen(
             [sys.executable, "-c", code, str(p)],
@@ -124,7 +124,7 @@ def test_a_long_read_says_its_progress_in_the_log_and_in_status(
     monkeypatch.setenv("ATTRAP_PROGRESS_EVERY", "0")
     monkeypatch.setenv("FAKE_TESSERACT_HANG", "3")  # the third page takes long: status sees the read
     pdf = _scanned(tmp_path, "five.pdf", 5)
-    code = "import logging, sys; logging.basicConfig(level=logging.INFO); from attrap import extract; list(extract.extract_pages(sys.argv[1]))"
+    code = "import logging, sys; logging.basicConfig(level=logging.INFO); from attrap.read import extract; list(extract.extract_pages(sys.argv[1]))"
     reader = subprocess.Popen(
         [sys.executable, "-c", code, str(pdf)],
         cwd=ROOT,

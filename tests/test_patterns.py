@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
-from attrap.classify import load_rules, normalize_for_matching
 from attrap.resources import data_dir
+from attrap.rules.classify import load_rules, normalize_for_matching
 
 RULES = {r.id: r for r in load_rules().rules}
 CASES = []

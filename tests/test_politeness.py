@@ -1,4 +1,4 @@
-"""Politeness per host across processes (attrap.politeness): the delay between two requests to a
+"""Politeness per host across processes (attrap.crawl.politeness): the delay between two requests to a
 host holds when they come from two processes on one database, SQLite or PostgreSQL."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler
 
 import sqlalchemy
 
-from attrap.fetch import Fetcher, HostThrottle
+from attrap.crawl.fetch import Fetcher, HostThrottle
 from attrap.fixtureserver import serve_in_thread, stop_server
-from attrap.store import Store
+from attrap.store.db import Store
 from tests.conftest import ROOT
 
 DELAY = 0.4
@@ -108,7 +108,7 @@ def test_reservations_are_atomic_and_spaced_by_the_delay(db_url):
     with store.engine.connect() as conn:
         columns = {c["name"] for c in sqlalchemy.inspect(conn).get_columns("host_politeness")}
     assert columns == {"host", "next_allowed_at"}
-    from attrap.politeness import DatabaseThrottle
+    from attrap.crawl.politeness import DatabaseThrottle
 
     throttles = [DatabaseThrottle(store.engine, local=HostThrottle()) for _ in range(8)]
     slots: list[float] = []
@@ -134,7 +134,7 @@ def test_reservations_are_atomic_and_spaced_by_the_delay(db_url):
 
 
 def test_without_a_delay_the_database_is_not_touched(db_url, caplog):
-    from attrap.politeness import DatabaseThrottle
+    from attrap.crawl.politeness import DatabaseThrottle
 
     store = Store(db_url)
     statements: list[str] = []
@@ -152,11 +152,11 @@ def test_without_a_delay_the_database_is_not_touched(db_url, caplog):
 
 
 def test_a_database_error_falls_back_to_the_process_throttle_and_warns(db_url, caplog):
-    from attrap.politeness import DatabaseThrottle
+    from attrap.crawl.politeness import DatabaseThrottle
 
     engine = sqlalchemy.create_engine(db_url)  # a database without the table: every query fails
     recorder = _Recorder(status=200)
-    with _serving(recorder) as base, caplog.at_level(logging.WARNING, logger="attrap.politeness"):
+    with _serving(recorder) as base, caplog.at_level(logging.WARNING, logger="attrap.crawl.politeness"):
         host = base.removeprefix("http://")
         throttle = DatabaseThrottle(engine, local=HostThrottle())
         with Fetcher(source_id="pref13", allowed_hosts={host}, delay=0.2, throttle=throttle) as f:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from attrap import extract, sandbox
 from attrap.config import Settings
 from attrap.errors import ExtractError
+from attrap.read import extract, sandbox
 from tests.conftest import SITES, run_cli
 from tests.pdfgen import make_pdf, make_scanned_pdf, recueil_pages
 

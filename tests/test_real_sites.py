@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from attrap.discover import engine_for
-from attrap.fetch import Fetcher
+from attrap.crawl.discover import engine_for
+from attrap.crawl.fetch import Fetcher
+from attrap.crawl.sources import registry
 from attrap.fixtureserver import RecordedSite
-from attrap.sources import registry
 from tests import realsites
 from tests.conftest import run_cli
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from attrap.sources import registry
+from attrap.crawl.sources import registry
 from fixtures.make_moselle_fixture import COOKIE, LIST, SITE, DimsFixtureServer
 from tests.conftest import discover, run_cli
 

@@ -10,11 +10,11 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from attrap.classify import load_rules
-from attrap.discover import engine_for
-from attrap.fetch import Fetcher, HostThrottle
-from attrap.pipeline import read_and_classify
-from attrap.sources import registry
+from attrap.crawl.discover import engine_for
+from attrap.crawl.fetch import Fetcher, HostThrottle
+from attrap.crawl.sources import registry
+from attrap.rules.classify import load_rules
+from attrap.run.pipeline import read_and_classify
 from tests.conftest import SITES, run_cli
 
 SITE = SITES / "pp"

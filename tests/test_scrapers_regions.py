@@ -10,12 +10,12 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from attrap.classify import load_rules
-from attrap.discover import Crawl, DsfrEngine
-from attrap.fetch import Fetcher, HostThrottle
+from attrap.crawl.discover import Crawl, DsfrEngine
+from attrap.crawl.fetch import Fetcher, HostThrottle
+from attrap.crawl.sources import Source, load_sources, registry
 from attrap.fixtureserver import FixtureServer
-from attrap.pipeline import read_and_classify
-from attrap.sources import Source, load_sources, registry
+from attrap.rules.classify import load_rules
+from attrap.run.pipeline import read_and_classify
 from tests.conftest import ROOT, SITES, discover, run_cli
 
 NEW = [

@@ -12,9 +12,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from attrap.discover import Crawl
+from attrap.crawl.discover import Crawl
+from attrap.crawl.sources import registry
 from attrap.fixtureserver import FixtureServer
-from attrap.sources import registry
 from tests.conftest import SITES, discover, run_cli
 
 SITE = SITES / "dsfr-specific"

@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy
 
-from attrap.store import SCHEMA_HEAD, Store
+from attrap.store.db import SCHEMA_HEAD, Store
 from tests.conftest import SITES, run_cli
 
 ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -50,7 +50,7 @@ def test_a_database_from_before_migrations_is_upgraded_keeping_its_rows(db_url):
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", "attrap:migrations")
+    cfg.set_main_option("script_location", "attrap.store:migrations")
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")

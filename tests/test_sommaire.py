@@ -8,10 +8,10 @@ import json
 
 import httpx
 
-from attrap.classify import load_rules
 from attrap.model import Page
-from attrap.pipeline import classify_all, undecided
-from attrap.split import split_decrees
+from attrap.read.split import split_decrees
+from attrap.rules.classify import load_rules
+from attrap.run.pipeline import classify_all, undecided
 from tests.conftest import run_cli, serving
 
 DRONE = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from attrap.crawl.sources import load_sources, registry
 from attrap.errors import ConfigError
-from attrap.sources import load_sources, registry
 
 
 def test_registry_has_bouches_du_rhone_with_its_real_url():

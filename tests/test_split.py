@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from attrap.model import Page
-from attrap.split import find_ids, parse_sommaire, split_decrees
+from attrap.read.split import find_ids, parse_sommaire, split_decrees
 from tests.pdfgen import recueil12_pages, recueil_pages
 
 
@@ -214,7 +214,7 @@ def test_blank_pages_only_are_kept_as_one_decree():
 
 
 def test_split_of_extracted_pdf(tmp_path):
-    from attrap.extract import extract_pages
+    from attrap.read.extract import extract_pages
     from tests.pdfgen import make_pdf
 
     pages = list(extract_pages(make_pdf(tmp_path / "r.pdf", recueil12_pages(sommaire_offset=2)), ocr=False))

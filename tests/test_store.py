@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from attrap.model import ClassifiedDecree, Decree, Match, Page, RecueilLink
-from attrap.store import MAX_ATTEMPTS, Route, Store
+from attrap.store.db import MAX_ATTEMPTS, Route, Store
 
 URL = "https://www.bouches-du-rhone.gouv.fr/contenu/telechargement/1/2/file/recueil.pdf"
 

@@ -10,8 +10,8 @@ from datetime import date
 import httpx
 import pytest
 
-from attrap.sources import registry
-from attrap.web import MAX_LIMIT
+from attrap.crawl.sources import registry
+from attrap.serve.api import MAX_LIMIT
 from tests.conftest import serving
 from tests.test_export import ATOM, EXPECTED, oracle
 

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-import attrap.webui
+import attrap.serve.pages
 from attrap.model import ClassifiedDecree, Decree, Details, Match, Page, RecueilLink
-from attrap.store import Route, Store
-from attrap.webui import charts
-from attrap.webui.highlight import mark, query_spans, query_terms
+from attrap.serve import charts
+from attrap.serve.highlight import mark, query_spans, query_terms
+from attrap.store.db import Route, Store
 from tests.conftest import run_cli, serving
 from tests.test_export import EXPECTED, oracle
 
@@ -105,7 +105,7 @@ def test_every_page_over_the_fixture_store(filled, browse, monkeypatch):
     assert "?q=captation" in found  # the decree pages keep the search, to mark it
 
     # paging: pages of 2 walk every decree once, in the order of the whole list
-    monkeypatch.setattr(attrap.webui, "PAGE_SIZE", 2)
+    monkeypatch.setattr(attrap.serve.pages, "PAGE_SIZE", 2)
     seen, url = [], "/?category=&department="
     while url:
         body = _page(browse, html.unescape(url))
@@ -148,7 +148,7 @@ def test_every_page_over_the_fixture_store(filled, browse, monkeypatch):
     # -- charts: server-rendered SVG, and the same numbers in tables
     stats = _page(browse, "/statistiques")
     assert stats.count('<svg class="plot"') == 2 and f"{len(want)} arrêtés signalés" in stats
-    today = datetime.now(attrap.webui.PARIS).date()
+    today = datetime.now(attrap.serve.pages.PARIS).date()
     shown_months = charts.month_range((2000, 1), (today.year, today.month))
     months = set()
     for d in want.values():

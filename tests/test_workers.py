@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy
 
 from attrap.config import Settings
-from attrap.extract import extract_pages
-from attrap.sources import registry
-from attrap.tasks import Queue
+from attrap.crawl.sources import registry
+from attrap.read.extract import extract_pages
+from attrap.run.tasks import Queue
 from tests.conftest import ROOT, SITES, run_cli
 from tests.pdfgen import make_scanned_pdf
 

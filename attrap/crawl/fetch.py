@@ -1,7 +1,7 @@
 """HTTP for every scraper: polite, bounded, and kept on the source's own hosts.
 
 Politeness lives here, never in a scraper: one request at a time per host with a delay between
-them (across processes and machines too, through the database: attrap.politeness), robots.txt
+them (across processes and machines too, through the database: attrap.crawl.politeness), robots.txt
 honoured, an honest User-Agent, timeouts, bounded retries honouring Retry-After on 429 and 503,
 a size cap on every body, and redirects that may not leave the source's hosts. A PDF download
 that is not a PDF (an HTML error page, an anti-bot challenge) is an error, never a document.
@@ -58,7 +58,7 @@ class Throttle(Protocol):
 
 class HostThrottle:
     """One request at a time per host, ``delay`` seconds apart, shared by every crawl of this
-    process (attrap.politeness.DatabaseThrottle extends it to every process on one database)."""
+    process (attrap.crawl.politeness.DatabaseThrottle extends it to every process on one database)."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
@@ -97,7 +97,7 @@ class Page:
 
 
 class ValidatorStore(Protocol):
-    """Keeps the validators of listing pages, by requested URL (attrap.store.Store is one)."""
+    """Keeps the validators of listing pages, by requested URL (attrap.store.db.Store is one)."""
 
     def get_validator(self, url: str) -> Validator | None: ...
 

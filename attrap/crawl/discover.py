@@ -37,17 +37,17 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import regex
 from bs4 import BeautifulSoup, Tag
 
+from attrap.crawl.fetch import Fetcher, Page
+from attrap.crawl.sources import SCRAPERS_ENV, Source
 from attrap.errors import ConfigError, FetchError
-from attrap.fetch import Fetcher, Page
-from attrap.frdates import find_date, find_period, fold
 from attrap.model import RecueilLink
-from attrap.sources import Source
+from attrap.rules.frdates import find_date, find_period, fold
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,13 @@ class Engine(Protocol):
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl: ...
 
 
+E = TypeVar("E")
+
+
 @dataclass(frozen=True)
-class _Todo:
+class Todo:
+    """A page an engine is to open: where, for which period, how deep, and how (GET or a form)."""
+
     url: str
     year: int | None
     month: int | None
@@ -175,7 +180,7 @@ class DsfrEngine:
         self.policy = policy = _Policy.of(source, [url for url, _ in roots], cfg)
         seen_pages: set[str] = set()
         seen_pdfs: set[str] = set()
-        queue = deque(_Todo(url, None, None, 0) for url, _ in roots)
+        queue = deque(Todo(url, None, None, 0) for url, _ in roots)
         answered = {_page_key(url): page for url, page in roots}
         while queue:
             todo = queue.popleft()
@@ -306,8 +311,8 @@ class DsfrEngine:
 
     # -- what a page links to -----------------------------------------------------------------
     def children(
-        self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
-    ) -> list[_Todo]:
+        self, content: Tag, base: str, parent: Todo, cfg: dict[str, Any], crawl: Crawl
+    ) -> list[Todo]:
         """The listing pages a page links to: pagers (same period as the page), and links that
         are a period, a recueil or the RAA, or a card or tile under the source's paths."""
         policy = self.policy
@@ -321,7 +326,7 @@ class DsfrEngine:
             url = urljoin(base, href).split("#", 1)[0]
             if id(a) in pagers or _is_pager(a):
                 crawl.listing_links += 1
-                out.append(_Todo(url, parent.year, parent.month, parent.depth))
+                out.append(Todo(url, parent.year, parent.month, parent.depth))
                 continue
             label = link_label(a, url)
             if not policy.listing(a.get_text(" ", strip=True), label, url, card=id(a) in cards):
@@ -332,12 +337,12 @@ class DsfrEngine:
                 year = parent.year
             if year is None:
                 year, month = parent.year, parent.month
-            out.append(_Todo(url, year, month, parent.depth + 1))
+            out.append(Todo(url, year, month, parent.depth + 1))
         return out
 
     def select_children(
-        self, content: Tag, base: str, parent: _Todo, cfg: dict[str, Any], crawl: Crawl
-    ) -> list[_Todo]:
+        self, content: Tag, base: str, parent: Todo, cfg: dict[str, Any], crawl: Crawl
+    ) -> list[Todo]:
         """One request per option of the page's select menus (see the module's docstring)."""
         out = []
         for select in content.select(cfg["select"]) if cfg["select"] else ():
@@ -356,12 +361,12 @@ class DsfrEngine:
                 crawl.listing_links += 1
                 if submit is None:  # a path from the site's root, usually without its leading "/"
                     url = value if value.startswith(("http://", "https://")) else "/" + value.lstrip("/")
-                    out.append(_Todo(urljoin(base, url), year, month, parent.depth + 1))
+                    out.append(Todo(urljoin(base, url), year, month, parent.depth + 1))
                 else:
                     out.append(submit.todo(value, year, month, parent.depth + 1))
         return out
 
-    def pdf_links(self, source: Source, content: Tag, base: str, where: _Todo) -> list[RecueilLink]:
+    def pdf_links(self, source: Source, content: Tag, base: str, where: Todo) -> list[RecueilLink]:
         """Every link to a PDF in the page's content, with its title and publication date."""
         name_selector = source.settings.get("download_name", DEFAULTS["download_name"])
         names = {
@@ -445,11 +450,11 @@ class _Form:
         method = "POST" if str(form.get("method") or "get").lower() == "post" else "GET"
         return cls(action, method, field, tuple(fixed))
 
-    def todo(self, value: str, year: int | None, month: int | None, depth: int) -> _Todo:
+    def todo(self, value: str, year: int | None, month: int | None, depth: int) -> Todo:
         data = (*self.fixed, (self.field, value))
         if self.method == "GET":  # the form's fields replace the action's query
-            return _Todo(f"{self.action.split('?', 1)[0]}?{urlencode(data)}", year, month, depth)
-        return _Todo(self.action, year, month, depth, "POST", data)
+            return Todo(f"{self.action.split('?', 1)[0]}?{urlencode(data)}", year, month, depth)
+        return Todo(self.action, year, month, depth, "POST", data)
 
 
 #: what names a recueil or the RAA, in a folded link text or path
@@ -577,7 +582,7 @@ def _is_path(value: str) -> bool:
     return "/" in value or value.startswith(("http://", "https://"))
 
 
-def _option_period(option: Tag, value: str, parent: _Todo) -> tuple[int | None, int | None]:
+def _option_period(option: Tag, value: str, parent: Todo) -> tuple[int | None, int | None]:
     """(year, month) an option stands for: "RAA année 2024", "Juillet 2024", "… du 1er juillet 2025"."""
     label = f"{option.get('title') or ''} {option.get_text(' ', strip=True)}"
     day = find_date(label)
@@ -638,13 +643,72 @@ def _card_date(a: Tag) -> date | None:
     return find_date(details)
 
 
-#: engines built in; a site that truly differs gets its own module ``scrapers/<engine>.py``
+#: the engines by name: "dsfr" built in; one per file of ``scrapers/`` (``@register``), and any an
+#: installed package declares under the ``attrap.engines`` entry point group
 ENGINES: dict[str, Callable[[], Engine]] = {"dsfr": DsfrEngine}
+_LOADED: set[str] = set()
+
+
+def register(name: str) -> Callable[[type[E]], type[E]]:
+    """Class decorator: the engine a source file names as ``engine = "<name>"``."""
+    if not regex.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"engine names are lower-case identifiers: {name!r}")
+
+    def add(cls: type[E]) -> type[E]:
+        known = ENGINES.get(name)
+        if known is not None and known is not cls:
+            raise ConfigError(f"two engines are named {name!r}: {_where(known)} and {_where(cls)}")
+        ENGINES[name] = cls
+        return cls
+
+    return add
+
+
+def _where(cls: Any) -> str:
+    return f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', '?')}"
+
+
+def _load_engines() -> None:
+    """Run every engine file of ``scrapers/`` once (each registers what it defines), then the
+    ``attrap.engines`` entry points. Files are data shipped with attrap, loaded by path: no
+    top-level ``scrapers`` package is installed, and no engine is found by its module's name."""
+    import importlib.metadata
+    import importlib.util
+    import sys
+
+    from attrap.resources import data_dir
+
+    for path in sorted(data_dir("scrapers", SCRAPERS_ENV).glob("*.py")):
+        key = str(path.resolve())
+        if key in _LOADED or path.name.startswith("_"):
+            continue
+        _LOADED.add(key)  # before running it: an engine file may ask for another engine
+        module_name = f"attrap._engines.{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # dataclasses look their module up while it runs
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+    for ep in importlib.metadata.entry_points(group="attrap.engines"):
+        if ep.name not in ENGINES:
+            register(ep.name)(ep.load())
+
+
+def engine_class(name: str) -> Callable[[], Engine] | None:
+    """The engine registered under ``name`` (engine files are loaded on first need), or None."""
+    if name not in ENGINES:
+        _load_engines()
+    return ENGINES.get(name)
 
 
 def engine_for(source: Source) -> Engine:
-    """The engine a source names: built in, or the ``ENGINE`` of ``scrapers/<name>.py``."""
-    factory = ENGINES.get(source.engine) or _scraper_engine(source.engine)
+    """The engine a source names, with its ``[settings]`` checked against the engine's."""
+    factory = engine_class(source.engine)
     if factory is None:
         raise ValueError(f"{source.id}: unknown engine {source.engine!r}")
     engine = factory()
@@ -657,18 +721,3 @@ def engine_for(source: Source) -> Engine:
             f"{source.engine!r} (known: {known})"
         )
     return engine
-
-
-def _scraper_engine(name: str) -> Callable[[], Engine] | None:
-    """``scrapers.<name>.ENGINE``, imported on first use (engine names are module names)."""
-    import importlib
-
-    if not regex.fullmatch(r"[a-z][a-z0-9_]*", name):
-        return None
-    try:
-        module = importlib.import_module(f"scrapers.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"scrapers.{name}":
-            raise  # the module exists but one of its imports is missing
-        return None
-    return getattr(module, "ENGINE", None)

@@ -13,7 +13,7 @@ A PDF encrypted with an empty user password (common: it only restricts printing 
 is read normally.
 
 Time limit: one limit for the whole document, OCR included. In a reading process
-(:mod:`attrap.sandbox`, which the pipeline reads every document in) it is that process's limit,
+(:mod:`attrap.read.sandbox`, which the pipeline reads every document in) it is that process's limit,
 ``ATTRAP_READ_TIMEOUT``; a caller may give its own (``timeout``). Elapsed time is checked
 between pages, inside a page between the drawing operations pdfminer reports (text strings,
 paths, images) and between the page's layout objects, and tesseract reading a page is stopped
@@ -55,9 +55,9 @@ from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser, PDFSyntaxError
 from pdfminer.psexceptions import PSEOF, PSException
 
-from attrap import sandbox
 from attrap.errors import ExtractError
 from attrap.model import Page
+from attrap.read import sandbox
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class _Limit:
 
 def _limit(timeout: float | None) -> _Limit:
     """``timeout`` seconds from now; without one, the limit of the reading process this runs in
-    (ATTRAP_READ_TIMEOUT, see :func:`attrap.sandbox.time_limit`), or none outside one."""
+    (ATTRAP_READ_TIMEOUT, see :func:`attrap.read.sandbox.time_limit`), or none outside one."""
     if timeout is not None:
         return _Limit(timeout, time.monotonic() + timeout)
     process = sandbox.time_limit()
@@ -578,7 +578,7 @@ def extract_pages(
     text layers (:data:`TEXT_BACKENDS`; default: :func:`text_backend`).
 
     ``timeout`` is the time the whole document may take, OCR included; by default, the limit of
-    the reading process this runs in (ATTRAP_READ_TIMEOUT: :func:`attrap.sandbox.time_limit`),
+    the reading process this runs in (ATTRAP_READ_TIMEOUT: :func:`attrap.read.sandbox.time_limit`),
     none outside one. Past it, reading stops with the page it reached.
     Raises :class:`ExtractError` only.
     """

@@ -37,10 +37,10 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
 from attrap.config import Settings
+from attrap.crawl.fetch import Download
+from attrap.crawl.sources import Source
 from attrap.errors import ConfigError
-from attrap.fetch import Download
 from attrap.logs import event
-from attrap.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class _Worker:
     """The worker process's application, built once by :func:`run_worker`."""
 
     settings: Settings
-    app: Any = None  # attrap.pipeline.Attrap
+    app: Any = None  # attrap.run.pipeline.Attrap
 
 
 _worker: _Worker | None = None
@@ -172,8 +172,8 @@ def read(
     source = _source(source_id, base_url)
     dl = Download(url=url, path=Path(path), sha256=sha256, size=size)
     if not dl.path.is_file():  # another machine's crawl: fetch it here
-        from attrap.fetch import Fetcher
-        from attrap.politeness import DatabaseThrottle
+        from attrap.crawl.fetch import Fetcher
+        from attrap.crawl.politeness import DatabaseThrottle
 
         with Fetcher(
             source_id=source.id,
@@ -254,7 +254,7 @@ def run_worker(
     stalled_after: float = STALLED_AFTER,
 ) -> None:
     """Execute jobs until SIGTERM/SIGINT (the jobs in hand are finished first)."""
-    from attrap.pipeline import Attrap
+    from attrap.run.pipeline import Attrap
 
     global _worker
     ensure_queue_schema(settings)

@@ -20,15 +20,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from attrap import faults
-from attrap.classify import Ruleset
 from attrap.config import Settings
-from attrap.details import assess, load_windows
+from attrap.crawl.sources import Source
 from attrap.errors import ConfigError, PublishError
 from attrap.logs import event
-from attrap.mastodon import MastodonChannel, RetryablePublishError
-from attrap.render import render_post
-from attrap.sources import Source
-from attrap.store import Post, Route, Store, aware, utcnow
+from attrap.publish.mastodon import MastodonChannel, RetryablePublishError
+from attrap.publish.render import render_post
+from attrap.rules.classify import Ruleset
+from attrap.rules.details import assess, load_windows
+from attrap.store.db import Post, Route, Store, aware, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ one of its ``any`` does, and every one of its ``all`` does.
 Per decree, :meth:`Ruleset.classify`:
 
 1. joins the pages and folds the text once (:func:`normalize_for_matching`: the project's one
-   accent folding, :func:`attrap.frdates.fold`, one character for one, so that a position in
+   accent folding, :func:`attrap.rules.frdates.fold`, one character for one, so that a position in
    the folded text is a position in the original);
 2. reads damaged words back into the rules' own words (:class:`Vocabulary`): words split by a
    stray space are joined ("tra nsmission"), and on OCR'd text a misread word is read as the
@@ -36,9 +36,9 @@ from typing import Any
 import regex
 
 from attrap.errors import ClassifyError, ConfigError
-from attrap.frdates import fold_in_place
 from attrap.model import ClassifiedDecree, Decree, Match
 from attrap.resources import data_dir
+from attrap.rules.frdates import fold_in_place
 
 #: seconds any one pattern may run on one decree
 PATTERN_TIMEOUT = 2.0
@@ -49,7 +49,7 @@ _RULE_KEYS = {
     "id", "category", "description", "scope", "any", "all", "exclude", "must_match", "must_not_match",
 }  # fmt: skip
 _CATEGORY_KEYS = {"id", "label", "publish", "description", "heading", "hashtags", "colour"}
-#: data files in patterns/ that hold no rules (legal windows: attrap.details)
+#: data files in patterns/ that hold no rules (legal windows: attrap.rules.details)
 NOT_RULES = {"windows.toml"}
 #: words shorter than this are never repaired: too many real words lie one edit apart
 MIN_REPAIR = 5

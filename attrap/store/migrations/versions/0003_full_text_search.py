@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from attrap.store import PG_SEARCH_VECTOR
+from attrap.store.db import PG_SEARCH_VECTOR
 
 revision = "0003"
 down_revision = "0002"

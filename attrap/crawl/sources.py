@@ -6,7 +6,6 @@ site departs from the generic engine. See the README, "Adding a prefecture".
 
 from __future__ import annotations
 
-import importlib.resources
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -15,6 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from attrap.errors import ConfigError
+from attrap.resources import data_dir
+
+#: a directory of source and engine files to use instead of the shipped ``scrapers/``
+SCRAPERS_ENV = "ATTRAP_SCRAPERS_DIR"
 
 _KEYS = {
     "id", "name", "department", "urls", "engine", "hosts", "timezone", "confirmed", "family", "settings",
@@ -108,12 +111,9 @@ def parse_source(data: dict[str, Any], origin: str) -> Source:
 
 
 def load_sources(directory: Path | None = None) -> dict[str, Source]:
-    """Every source defined in ``directory`` (default: the ``scrapers`` package), by id."""
-    files: list[Any]
-    if directory is None:
-        files = [f for f in importlib.resources.files("scrapers").iterdir() if f.name.endswith(".toml")]
-    else:
-        files = list(Path(directory).glob("*.toml"))
+    """Every source defined in ``directory`` (default: the shipped ``scrapers/``), by id."""
+    folder = Path(directory) if directory is not None else data_dir("scrapers", SCRAPERS_ENV)
+    files = list(folder.glob("*.toml"))
     sources: dict[str, Source] = {}
     for f in sorted(files, key=lambda f: f.name):
         try:

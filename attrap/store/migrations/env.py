@@ -1,11 +1,11 @@
-"""Alembic environment: migrations run on the connection attrap.store hands over."""
+"""Alembic environment: migrations run on the connection attrap.store.db hands over."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from attrap.store import Base
+from attrap.store.db import Base
 
 config = context.config
 

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 
 import regex
 
-from attrap.classify import is_visa, normalize_for_matching
 from attrap.errors import ConfigError
-from attrap.frdates import MONTHS, format_date
 from attrap.model import Decree, Details
 from attrap.resources import data_dir
+from attrap.rules.classify import is_visa, normalize_for_matching
+from attrap.rules.frdates import MONTHS, format_date
 
 PARIS = ZoneInfo("Europe/Paris")
 

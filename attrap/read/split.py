@@ -35,8 +35,8 @@ from datetime import date
 
 import regex
 
-from attrap.frdates import find_date, fold
 from attrap.model import Decree, Page
+from attrap.rules.frdates import find_date, fold
 
 # ---------------------------------------------------------------------------------------------
 # ids, tolerant of OCR confusions (O for 0, l/I/| for 1), stray spaces and dash variants

@@ -9,7 +9,7 @@ the bot's memory. Whatever happens in the child, the caller gets the result or a
 
 One time limit (``ATTRAP_READ_TIMEOUT``, the ``timeout`` of :func:`run`) bounds the reading of
 a document, OCR included. The child knows it (:func:`time_limit`): the reader checks it between
-pages and inside them, and stops itself with the page it reached (:mod:`attrap.extract`). Only
+pages and inside them, and stops itself with the page it reached (:mod:`attrap.read.extract`). Only
 a child that has not answered :data:`KILL_GRACE` seconds past that limit (stuck inside a single
 pdfminer call) is killed.
 
@@ -88,7 +88,7 @@ def _context() -> multiprocessing.context.BaseContext:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             if ctx.get_start_method() == "forkserver":
-                ctx.set_forkserver_preload(["attrap.pipeline"])
+                ctx.set_forkserver_preload(["attrap.run.pipeline"])
             _CONTEXT = ctx
         return _CONTEXT
 

@@ -16,20 +16,21 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from attrap import extract, faults, logs, sandbox, split
-from attrap.classify import Ruleset, load_rules
+from attrap import faults, logs
 from attrap.config import Settings
-from attrap.details import extract_details
-from attrap.discover import engine_for
+from attrap.crawl.discover import engine_for
+from attrap.crawl.fetch import Download, Fetcher, pdf_path
+from attrap.crawl.politeness import DatabaseThrottle
+from attrap.crawl.sources import Source, registry
 from attrap.errors import AttrapError, NotModifiedError
-from attrap.fetch import Download, Fetcher, pdf_path
 from attrap.logs import event
 from attrap.model import ClassifiedDecree, Decree
-from attrap.politeness import DatabaseThrottle
-from attrap.publish import Publisher, PublishReport
-from attrap.sandbox import ReaderPool
-from attrap.sources import Source, registry
-from attrap.store import Store
+from attrap.publish.outbox import Publisher, PublishReport
+from attrap.read import extract, sandbox, split
+from attrap.read.sandbox import ReaderPool
+from attrap.rules.classify import Ruleset, load_rules
+from attrap.rules.details import extract_details
+from attrap.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class Attrap:
     ) -> ScanReport:
         """Discover, download, read and classify a source's new recueils; queue their posts.
 
-        With ``defer_reading`` (several workers, :mod:`attrap.tasks`), each downloaded recueil is
+        With ``defer_reading`` (several workers, :mod:`attrap.run.tasks`), each downloaded recueil is
         handed to it (recueil id, URL, download) to be read by :meth:`read_recueil` elsewhere,
         instead of being read here. Downloads always happen here, one at a time per source.
         """
@@ -264,7 +265,7 @@ class Attrap:
 
     def _reader_pool(self) -> ReaderPool:
         s = self.settings
-        # the reading processes take it at each call: their tesseract slots (attrap.extract.OcrSlots)
+        # the reading processes take it at each call: their tesseract slots (attrap.read.extract.OcrSlots)
         os.environ["ATTRAP_WORKERS"] = str(s.workers)
         return ReaderPool(s.workers, timeout=s.read_timeout, memory_mb=s.read_memory_mb)
 
@@ -493,10 +494,10 @@ class ReadDocument:
 
 
 def read_decrees(path: Path) -> ReadDocument:
-    """Extract and split one PDF or text file (runs in a reader process: see attrap.sandbox).
+    """Extract and split one PDF or text file (runs in a reader process: see attrap.read.sandbox).
 
     Reading keeps to that process's time limit, the sandbox's timeout (ATTRAP_READ_TIMEOUT):
-    past it, it stops with the page it reached (:func:`attrap.extract.extract_pages`)."""
+    past it, it stops with the page it reached (:func:`attrap.read.extract.extract_pages`)."""
     pages = extract.read_document(path)
     created = extract.pdf_creation_date(path) if path.suffix.lower() != ".txt" else None
     decrees = split.split_decrees(pages)

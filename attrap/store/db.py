@@ -56,8 +56,8 @@ from sqlalchemy.orm import (
     validates,
 )
 
-from attrap.health import assess
 from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink, Validator
+from attrap.run.health import assess
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class DecreeRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     #: pages whose text came from OCR: [{"page", "confidence"}]
     ocr_pages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    #: what a flagged decree authorises, where and when (attrap.details), as JSON
+    #: what a flagged decree authorises, where and when (attrap.rules.details), as JSON
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: flagged from its sommaire entry's title, its own pages unreadable or missing
     from_sommaire: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -258,7 +258,7 @@ class SourceStatus:
     posts_waiting: int
     healthy: bool = True
     health: str | None = None
-    #: unhealthy, degraded, never or ok (attrap.health)
+    #: unhealthy, degraded, never or ok (attrap.run.health)
     state: str = "ok"
     #: why the oldest waiting post has not gone out yet (its last error)
     posts_waiting_reason: str | None = None
@@ -298,7 +298,7 @@ class Store:
         from alembic.runtime.migration import MigrationContext
 
         cfg = Config()
-        cfg.set_main_option("script_location", "attrap:migrations")
+        cfg.set_main_option("script_location", "attrap.store:migrations")
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -379,7 +379,7 @@ class Store:
             return list(s.scalars(q.order_by(Recueil.published.desc(), Recueil.id)))
 
     def set_recueil_status(self, recueil_id: int, status: str) -> None:
-        """``queued``: downloaded and handed to a worker (attrap.tasks); ``reading``: a worker
+        """``queued``: downloaded and handed to a worker (attrap.run.tasks); ``reading``: a worker
         reads it; ``discovered``: to be read again by the next crawl."""
         with self.session() as s:
             rec = s.get_one(Recueil, recueil_id)
@@ -819,7 +819,7 @@ class Store:
         with self.engine.begin() as conn:
             return conn.execute(q).rowcount
 
-    # -- the web interface (attrap.webui) -----------------------------------------------------
+    # -- the web interface (attrap.serve.pages) -----------------------------------------------------
     def search_flagged_ids(self, query: str) -> list[int]:
         """Ids of the flagged decrees matching ``query`` (the syntax of :meth:`search`), best
         first. ValueError when the query holds no word."""

@@ -33,14 +33,14 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from attrap import __version__
-from attrap.classify import load_rules
 from attrap.config import PROJECT_URL
-from attrap.export import BadParameter, Catalog, Filter
-from attrap.frdates import format_date, format_period, iso_day
-from attrap.health import STATES
-from attrap.store import SourceStatus, Store, parse_query
-from attrap.webui import charts, departements
-from attrap.webui.highlight import mark, query_spans, query_terms, rule_spans
+from attrap.rules.classify import load_rules
+from attrap.rules.frdates import format_date, format_period, iso_day
+from attrap.run.health import STATES
+from attrap.serve import charts, departements
+from attrap.serve.highlight import mark, query_spans, query_terms, rule_spans
+from attrap.store.db import SourceStatus, Store, parse_query
+from attrap.store.read import BadParameter, Catalog, Filter
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -253,7 +253,7 @@ class WebUI:
     # -- routing --------------------------------------------------------------------------------
     def route(self, path: str) -> Handler | None:
         """The page at ``path``, or None when it is not one of the interface's (``/`` is routed by
-        :mod:`attrap.web`, which serves the JSON index there to clients that do not ask for HTML)."""
+        :mod:`attrap.serve.api`, which serves the JSON index there to clients that do not ask for HTML)."""
         if path in _PAGES:
             return getattr(self, _PAGES[path])
         if m := _DECREE.fullmatch(path):
@@ -492,7 +492,7 @@ class WebUI:
 
 
 def _state(st: SourceStatus | None) -> str:
-    """unhealthy, degraded, ok, or never (never scanned): attrap.health's word."""
+    """unhealthy, degraded, ok, or never (never scanned): attrap.run.health's word."""
     if st is None or st.last_run is None:
         return "never"
     return st.state

@@ -1,7 +1,7 @@
 """``attrap serve``: a web interface, Atom feeds and a read-only JSON API over the store, as a
 small WSGI app.
 
-HTML pages in French (:mod:`attrap.webui`; no JavaScript, nothing from another host):
+HTML pages in French (:mod:`attrap.serve.pages`; no JavaScript, nothing from another host):
 
 - ``/`` the flagged decrees with a search box and filters, paged (to a client that asks for
   ``text/html``, as browsers do; other clients get the JSON index of the API there);
@@ -43,11 +43,12 @@ from wsgiref.util import application_uri
 
 from attrap import __version__
 from attrap.config import PROJECT_URL, Settings
-from attrap.export import FORMATS, BadParameter, Catalog, Filter, Format, parse_day, to_atom
-from attrap.health import STATES
-from attrap.sources import Source
-from attrap.store import SourceStatus, Store
-from attrap.webui import PageError, WebUI
+from attrap.crawl.sources import Source
+from attrap.run.health import STATES
+from attrap.serve.formats import FORMATS, Format, to_atom
+from attrap.serve.pages import PageError, WebUI
+from attrap.store.db import SourceStatus, Store
+from attrap.store.read import BadParameter, Catalog, Filter, parse_day
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Politeness per host across processes and machines, through the database.
 
-:class:`attrap.fetch.HostThrottle` spaces the requests of one process. Two ``attrap scan``
-processes, or the ``attrap worker`` processes of attrap.tasks (on several machines maybe), each
+:class:`attrap.crawl.fetch.HostThrottle` spaces the requests of one process. Two ``attrap scan``
+processes, or the ``attrap worker`` processes of attrap.run.tasks (on several machines maybe), each
 have their own, and the twelve regional sources on one host would hit it with no delay between
 them. :class:`DatabaseThrottle` keeps, per host, the earliest time the next request may start in
 the table ``host_politeness`` (migration 0005). Before a request it *reserves* a slot in one
@@ -32,7 +32,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, select, text, 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from attrap.fetch import THROTTLE, HostThrottle
+from attrap.crawl.fetch import THROTTLE, HostThrottle
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ _PG_RELEASE = text(
 
 
 class DatabaseThrottle:
-    """The :class:`attrap.fetch.Throttle` of a Fetcher, shared with every process on ``engine``'s
+    """The :class:`attrap.crawl.fetch.Throttle` of a Fetcher, shared with every process on ``engine``'s
     database. ``local`` is the in-process throttle (by default the process-wide one), whose lock
     is held around each request and which alone spaces requests when the database fails.
 

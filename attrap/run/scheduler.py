@@ -20,9 +20,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from attrap.config import Settings
-from attrap.pipeline import Attrap
-from attrap.sources import Source
-from attrap.tasks import Queue, uses_queue
+from attrap.crawl.sources import Source
+from attrap.run.pipeline import Attrap
+from attrap.run.tasks import Queue, uses_queue
 
 log = logging.getLogger(__name__)
 

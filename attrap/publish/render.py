@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import regex
 
-from attrap.frdates import format_date, format_period
 from attrap.model import Alert, Details
+from attrap.rules.frdates import format_date, format_period
 
 if TYPE_CHECKING:
-    from attrap.classify import Category
+    from attrap.rules.classify import Category
 
 URL_LENGTH = 23
 _URL = regex.compile(r"https?://\S+")
@@ -32,7 +32,7 @@ _CONTROL = regex.compile(r"[\p{Cc}\p{Cf}]")
 
 @functools.cache
 def _categories() -> dict[str, Category]:
-    from attrap.classify import load_rules
+    from attrap.rules.classify import load_rules
 
     return load_rules().categories
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import regex
 from markupsafe import Markup, escape
 
-from attrap.classify import Rule, Vocabulary, normalize_for_matching
-from attrap.store import parse_query
+from attrap.rules.classify import Rule, Vocabulary, normalize_for_matching
+from attrap.store.db import parse_query
 
 Span = tuple[int, int]
 #: seconds a rule's pattern may run on one excerpt before the excerpt is shown unmarked

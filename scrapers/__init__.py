@@ -1,1 +1,0 @@
-"""Source definitions: one file per prefecture or site family (see README)."""
