@@ -21,7 +21,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from attrap.config import Settings
 from attrap.fixtureserver import FixtureServer
 from attrap.resources import data_dir
-from attrap.web import make_app
+from attrap.serve.api import make_app
 
 HERE = Path(__file__).resolve().parent
 
