@@ -144,15 +144,13 @@ def sources(
     elif markdown:
         click.echo("| id | prefecture | RAA page | family | fixture | URL confirmed |")
         click.echo("|---|---|---|---|---|---|")
-        for r in rows:
-            pages = " ; ".join(r["urls"])
-            fixture = FAMILY_FIXTURES[r["family"]]
-            click.echo(
-                f"| {r['id']} | {r['name']} | {pages} | {r['family']} | {fixture} | {r['confirmed']} |"
-            )
+        for s in chosen:
+            pages = " ; ".join(s.urls)
+            fixture = FAMILY_FIXTURES[s.family]
+            click.echo(f"| {s.id} | {s.name} | {pages} | {s.family} | {fixture} | {s.confirmed} |")
     else:
-        for r in rows:
-            click.echo(f"{r['id']:<14} {r['name']:<50} {r['urls'][0]}")
+        for s in chosen:
+            click.echo(f"{s.id:<14} {s.name:<50} {s.urls[0]}")
 
 
 def _check_sources(settings: Settings, chosen: list[Source], as_json: bool) -> None:
@@ -282,7 +280,7 @@ def classify(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None
     from attrap.run.pipeline import read_and_classify
 
     ruleset = load_rules()
-    results = []
+    results: list[dict[str, Any]] = []  # JSON objects
     failed = False
     for path in paths:
         try:
@@ -449,6 +447,7 @@ def status(settings: Settings, as_json: bool) -> None:
     app = Attrap(settings)
     try:
         rows = app.status()
+        held = [i for i in app.store.review_queue() if i.held]
     finally:
         app.close()
     rows.sort(key=lambda r: STATES.index(r.state))  # unhealthy sources first, then degraded
@@ -457,6 +456,10 @@ def status(settings: Settings, as_json: bool) -> None:
     if as_json:  # the sources, as always (the documents being read are said in the text form)
         _dump(rows)
         return
+    if held:
+        oldest = min((i.flagged_at for i in held if i.flagged_at), default=None)
+        since = f", the oldest flagged {oldest:%Y-%m-%d %H:%M}" if oldest else ""
+        click.echo(f"{len(held)} doubtful decision(s) held for review{since}: attrap review")
     reading = reading_now()
     for r in reading:
         of = f" of {r['pages']}" if r.get("pages") else ""
@@ -614,6 +617,7 @@ def search(
 ) -> None:
     """Full-text search of every stored decree: words, "quoted phrases", AND, OR, NOT (or -word)."""
     from attrap.store.db import Store
+    from attrap.store.read import Catalog
 
     since_date = _since(since)
     store = Store(settings.database_url)
@@ -623,28 +627,32 @@ def search(
         raise click.BadParameter(str(exc), param_hint="QUERY") from None
     finally:
         store.close()
-    names = {s.id: s.name for s in registry().values()}
+    # a hit is a few fields of the decree's one record (attrap.store.read.DecreeRecord); making it
+    # reads nothing more from the store
+    catalog = Catalog(store)
+    records = [catalog.record(d) for d in rows]
     results = [
         {
-            "id": d.id,
-            "title": d.title,
-            "source_id": d.recueil.source_id,
-            "prefecture": names.get(d.recueil.source_id, d.recueil.source_id),
-            "date": d.signed_on or d.recueil.published,
-            "categories": d.categories,
-            "link": d.link,
+            "id": r.id,
+            "title": r.title,
+            "source_id": r.source_id,
+            "prefecture": r.prefecture,
+            "date": r.signed_on or r.published,
+            "categories": r.categories,
+            "link": r.link,
         }
-        for d in rows
+        for r in records
     ]
     if as_json:
         _dump(results)
         return
     if not results:
         click.echo("no decree matches")
-    for r in results:
-        when = r["date"].isoformat() if r["date"] else "date unknown"
-        cats = f" [{', '.join(r['categories'])}]" if r["categories"] else ""
-        click.echo(f"{when}  {r['prefecture']}{cats}\n  {r['title']}\n  {r['link']}")
+    for r in records:
+        day = r.signed_on or r.published
+        when = day.isoformat() if day else "date unknown"
+        cats = f" [{', '.join(r.categories)}]" if r.categories else ""
+        click.echo(f"{when}  {r.prefecture}{cats}\n  {r.title}\n  {r.link}")
 
 
 @main.command()
@@ -700,10 +708,17 @@ def export(
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free one."
 )
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    envvar="ATTRAP_FORWARDED_ALLOW_IPS",
+    help="Believe X-Forwarded-For and X-Forwarded-Proto from these addresses only (a reverse "
+    "proxy's, comma-separated; env ATTRAP_FORWARDED_ALLOW_IPS). Default: from none.",
+)
 @_common
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Read-only HTTP server: web pages in French (/, /decret/ID, /statistiques, /etat), Atom feeds
-    and a JSON API of the flagged decrees (/openapi.json)."""
+def serve(settings: Settings, host: str, port: int, forwarded_allow_ips: str | None) -> None:
+    """Read-only HTTP server (FastAPI under uvicorn): web pages in French (/, /decret/ID,
+    /statistiques, /etat), Atom feeds and a JSON API of the flagged decrees (/openapi.json)."""
     import signal
 
     from attrap.serve.api import serve as serve_http
@@ -714,11 +729,182 @@ def serve(settings: Settings, host: str, port: int) -> None:
     def stop(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # uvicorn takes SIGINT and SIGTERM while it serves, stops gracefully, then raises the signal
+    # again to this handler
     signal.signal(signal.SIGTERM, stop)
     try:
-        serve_http(settings, host, port, on_ready=lambda url: click.echo(f"serving on {url}/"))
+        serve_http(
+            settings,
+            host,
+            port,
+            on_ready=lambda url: click.echo(f"serving on {url}/"),
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except KeyboardInterrupt:
         pass
+
+
+#: what ``attrap annotate`` records, by its flag
+COURT_DECISIONS = {
+    "court_suspended": ("court-suspended", "suspended by a court (référé-suspension, référé-liberté)"),
+    "court_annulled": ("court-annulled", "annulled by a court"),
+    "court_rejected": ("court-rejected", "a challenge of it was rejected by a court"),
+}
+
+
+@main.command()
+@click.argument("decree_id", type=int, metavar="DECREE")
+@click.option("--court-suspended", is_flag=True, help=COURT_DECISIONS["court_suspended"][1])
+@click.option("--court-annulled", is_flag=True, help=COURT_DECISIONS["court_annulled"][1])
+@click.option("--court-rejected", is_flag=True, help=COURT_DECISIONS["court_rejected"][1])
+@click.option("--url", help="Where the decision can be read (the court's site, a press release).")
+@click.option("--on", "decided_on", help="The decision's date, YYYY-MM-DD.")
+@click.option("--note", help="A line shown with it (the court, the case number).")
+@_common
+def annotate(
+    settings: Settings,
+    decree_id: int,
+    url: str | None,
+    decided_on: str | None,
+    note: str | None,
+    **flags: bool,
+) -> None:
+    """Record a court's decision against a decree (its id on the web pages and in the API); it is
+    shown on the decree's page and in the API."""
+    from attrap.rules.frdates import iso_day
+    from attrap.store.db import Store
+
+    chosen = [COURT_DECISIONS[name][0] for name, on in flags.items() if on]
+    if len(chosen) != 1:
+        raise click.UsageError("give one of --court-suspended, --court-annulled, --court-rejected")
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise click.BadParameter("expected an http(s) URL", param_hint="--url")
+    try:
+        day = iso_day(decided_on) if decided_on else None
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--on") from None
+    store = Store(settings.database_url)
+    try:
+        store.annotate(decree_id, chosen[0], url=url, decided_on=day, note=note)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(f"decree {decree_id}: {chosen[0]} recorded")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def review(ctx: click.Context) -> None:
+    """Doubtful decisions (flagged from a sommaire, low OCR confidence, title and articles that
+    disagree): list them, confirm or reject each, export the decisions as labelled examples."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(review_list)
+
+
+@review.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_common
+def review_list(settings: Settings, as_json: bool = False) -> None:
+    """The decisions waiting for a person, oldest first."""
+    from attrap.rules.review import REASONS
+    from attrap.store.db import Store
+
+    store = Store(settings.database_url)
+    try:
+        items = store.review_queue()
+    finally:
+        store.close()
+    if as_json:
+        _dump([{**dataclasses.asdict(i), "why": [REASONS.get(r, r) for r in i.reasons]} for i in items])
+        return
+    if not items:
+        click.echo("nothing to review")
+        return
+    for i in items:
+        state = "held, not posted" if i.held else "posted with a mark"
+        click.echo(f"#{i.decree_id} [{i.source_id}] {', '.join(i.categories)} ({state}): {i.title}")
+        for r in i.reasons:
+            click.echo(f"    - {REASONS.get(r, r)}")
+        click.echo(f"    {i.link}")
+    click.echo(f"{len(items)} to review: attrap review confirm ID | attrap review reject ID")
+
+
+def _decide(settings: Settings, decree_id: int, decision: str, note: str | None) -> None:
+    from attrap.store.db import Store
+
+    store = Store(settings.database_url)
+    try:
+        released = store.decide(decree_id, decision, note=note)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    effect = (
+        f"{released} post(s) queued" if decision == "confirm" else f"{released} post(s) will never be sent"
+    )
+    click.echo(f"decree {decree_id}: {decision}ed, {effect}")
+
+
+@review.command("confirm")
+@click.argument("decree_id", type=int, metavar="DECREE")
+@click.option("--note", help="Why (kept with the decision).")
+@_common
+def review_confirm(settings: Settings, decree_id: int, note: str | None) -> None:
+    """The decree is what it was flagged as: its held posts go out with the next publishing pass."""
+    _decide(settings, decree_id, "confirm", note)
+
+
+@review.command("reject")
+@click.argument("decree_id", type=int, metavar="DECREE")
+@click.option("--note", help="Why (kept with the decision).")
+@_common
+def review_reject(settings: Settings, decree_id: int, note: str | None) -> None:
+    """The decree is not what it was flagged as: its held posts are never sent."""
+    _decide(settings, decree_id, "reject", note)
+
+
+@review.command("export")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout)."
+)
+@_common
+def review_export(settings: Settings, output: Path | None) -> None:
+    """Every decision as a labelled example, one JSON object per line: the decree's title and
+    text, the categories it was flagged with, the decision, its reasons (see fixtures/corpus)."""
+    from attrap.store.db import Store
+
+    store = Store(settings.database_url)
+    try:
+        lines = [
+            json.dumps(
+                {
+                    "decree_id": d.id,
+                    "source_id": d.recueil.source_id,
+                    "link": d.link,
+                    "title": d.title,
+                    "number": d.number,
+                    "signed_on": d.signed_on.isoformat() if d.signed_on else None,
+                    "flagged": r.categories,
+                    "decision": r.decision,
+                    # the label: what the decree is, as the person said
+                    "categories": r.categories if r.decision == "confirm" else [],
+                    "reasons": r.reasons,
+                    "note": r.note,
+                    "decided_at": r.decided_at.isoformat(),
+                    "text": d.text,
+                },
+                ensure_ascii=False,
+            )
+            for r, d in store.reviews()
+        ]
+    finally:
+        store.close()
+    data = "".join(line + "\n" for line in lines)
+    if output:
+        output.write_text(data, encoding="utf-8")
+    else:
+        click.echo(data, nl=False)
 
 
 if __name__ == "__main__":

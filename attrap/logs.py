@@ -78,7 +78,11 @@ def progress(
     ``detail()``, asked at each refresh, says more after the bar (the pages of the documents
     being read)."""
     if not interactive() or not total:
-        yield lambda n=1: None
+
+        def ignore(n: int = 1) -> None:
+            pass
+
+        yield ignore
         return
     from rich.console import Console
     from rich.progress import (
@@ -99,4 +103,8 @@ def progress(
     # the log handler's console: log lines print above the bar instead of through it
     with Progress(*columns, Detail(), console=_console or Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance

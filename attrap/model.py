@@ -120,6 +120,34 @@ class ClassifiedDecree:
     #: flagged from its sommaire entry's title: its own pages gave no decision (missing,
     #: unreadable, OCR'd with low confidence)
     from_sommaire: bool = False
+    #: why its flags are doubtful (attrap.rules.review.REASONS): held for review or marked
+    doubts: list[str] = field(default_factory=list)
+    #: the earlier decrees it abrogates, withdraws, suspends or modifies, as it cites them
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An earlier decree a decree changes (attrap.rules.changes), as it cites it."""
+
+    #: abrogation, retrait, suspension or modification
+    kind: str
+    #: the cited number, normalised (attrap.rules.changes.normalize_number), or None
+    number: str | None
+    signed_on: date | None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a post about a change says of the decree changed (a post this channel made)."""
+
+    kind: str
+    title: str
+    number: str | None
+    signed_on: date | None
+    #: the changed decree's link (its PDF page) and its post on this channel, when there is one
+    url: str
+    status_url: str | None = None
 
 
 @dataclass
@@ -147,6 +175,10 @@ class Alert:
     #: flagged from the recueil's sommaire, its pages unreadable or missing (said in the post)
     from_sommaire: bool = False
     pages_missing: bool = False
+    #: why the decision is doubtful, when its category posts doubtful decisions with a mark
+    doubts: list[str] = field(default_factory=list)
+    #: set on a post about a change: the earlier decree this one abrogates or modifies
+    change: Change | None = None
 
 
 @dataclass(frozen=True)

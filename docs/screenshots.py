@@ -3,8 +3,9 @@
     .venv/bin/python docs/screenshots.py [--out DIR] [--chromium /usr/bin/chromium]
 
 Fills a throwaway SQLite store from the bundled fixture site (the Bouches-du-Rhône, served on
-127.0.0.1, scanned with posting as a dry run), serves it with ``attrap serve``'s app, and takes
-the pictures in Debian's chromium driven by Playwright, JavaScript off, as the browser test does.
+127.0.0.1, scanned with posting as a dry run), serves it with ``attrap serve``'s app under uvicorn
+(in a thread, on a free port), and takes the pictures in Debian's chromium driven by Playwright,
+JavaScript off, as the browser test does.
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from attrap.config import Settings
 from attrap.fixtureserver import FixtureServer
 from attrap.resources import data_dir
-from attrap.serve.api import make_app
+from attrap.serve.api import serving_in_thread
 
 HERE = Path(__file__).resolve().parent
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+def serving(env: dict[str, str]):
+    """``attrap serve``'s app over the environment's store, on a free port of 127.0.0.1."""
+    return serving_in_thread(Settings.load(env=env))
 
 
 def main() -> None:
@@ -47,30 +46,21 @@ def main() -> None:
         )
         scan = ["scan", "pref13", "--base-url", site.base_url, "--dry-run"]
         subprocess.run([sys.executable, "-m", "attrap.cli", *scan], env=env, check=True, capture_output=True)
-        app = make_app(Settings.load(env=env))
-        server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}"
-        try:
-            with sync_playwright() as p:
-                # on Linux, chromium takes the locale of date fields from the environment
-                browser = p.chromium.launch(
-                    executable_path=args.chromium, headless=True, env={**os.environ, "LANGUAGE": "fr"}
-                )
-                page = browser.new_page(
-                    java_script_enabled=False, locale="fr-FR", viewport={"width": 1200, "height": 1150}
-                )
-                page.goto(base + "/")
-                page.screenshot(path=str(args.out / "home.png"))
-                page.goto(base + "/?q=v%C3%A9lodrome")
-                page.locator("li.decree h2 a").first.click()
-                page.wait_for_url("**/decret/*")
-                page.screenshot(path=str(args.out / "decree.png"), full_page=True)
-                browser.close()
-        finally:
-            server.shutdown()
-            server.server_close()
-            app.close()
+        with serving(env) as base, sync_playwright() as p:
+            # on Linux, chromium takes the locale of date fields from the environment
+            browser = p.chromium.launch(
+                executable_path=args.chromium, headless=True, env={**os.environ, "LANGUAGE": "fr"}
+            )
+            page = browser.new_page(
+                java_script_enabled=False, locale="fr-FR", viewport={"width": 1200, "height": 1150}
+            )
+            page.goto(base + "/")
+            page.screenshot(path=str(args.out / "home.png"))
+            page.goto(base + "/?q=v%C3%A9lodrome")
+            page.locator("li.decree h2 a").first.click()
+            page.wait_for_url("**/decret/*")
+            page.screenshot(path=str(args.out / "decree.png"), full_page=True)
+            browser.close()
     for name in ("home.png", "decree.png"):
         print(args.out / name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -11,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
@@ -74,6 +74,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES_URL:
         pytest.skip("ATTRAP_TEST_POSTGRES_URL is not set")
+    with _pg_schema() as url:
+        yield url
+
+
+_SCHEMA_OPTION = "options=-csearch_path%3D"
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A throwaway PostgreSQL schema, dropped afterwards: the URL that works in it."""
     import sqlalchemy
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -82,7 +92,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in POSTGRES_URL else "?"
     try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+        yield f"{POSTGRES_URL}{sep}{_SCHEMA_OPTION}{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -109,9 +119,13 @@ def mastodon_server() -> Iterator:
 @pytest.fixture
 def cli_env(tmp_path: Path, db_url: str) -> dict[str, str]:
     """Environment for running the CLI as a user would, on a fresh data dir and database."""
+    return _env_for(tmp_path / "data", db_url)
+
+
+def _env_for(data_dir: Path, db_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATTRAP_", "MASTODON_"))}
     env.update(
-        ATTRAP_DATA_DIR=str(tmp_path / "data"),
+        ATTRAP_DATA_DIR=str(data_dir),
         ATTRAP_DATABASE_URL=db_url,
         ATTRAP_REQUEST_DELAY="0",
     )
@@ -136,34 +150,246 @@ def run_cli(*args: str, env: dict[str, str], check: bool = True, timeout: float 
     return proc
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
+def invoke_cli(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``attrap ARGS`` in this process, as :func:`run_cli` runs it in a subprocess (whose start
+    costs about a CPU second): the same environment (no other ATTRAP_ or MASTODON_ variable) and
+    directory, its exit status, stdout and stderr; an uncaught exception is raised. The process's
+    environment and logging are left as they were. For commands that read the store, or stop at
+    their options: not the ones a test kills, nor those that publish."""
+    import logging
+
+    from click.testing import CliRunner
+
+    from attrap.cli import main
+
+    overlay: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("ATTRAP_", "MASTODON_"))}
+    overlay.update(env)
+    saved = dict(os.environ)
+    root, ours = logging.getLogger(), logging.getLogger("attrap")
+    handlers, levels = root.handlers[:], (root.level, ours.level)
+    try:
+        with contextlib.chdir(ROOT):
+            result = CliRunner().invoke(main, list(args), env=overlay, catch_exceptions=False)
+    finally:  # the command copies the configuration file's values into os.environ
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
+        os.environ.update(saved)
+        root.handlers[:] = handlers
+        root.setLevel(levels[0])
+        ours.setLevel(levels[1])
+    proc = subprocess.CompletedProcess(["attrap", *args], result.exit_code, result.stdout, result.stderr)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"attrap {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
 
 
 @contextmanager
 def serving(env: dict[str, str]) -> Iterator[str]:
-    """``attrap serve``'s app over the environment's store, on a free port: its base URL."""
+    """``attrap serve``'s app over the environment's store, under uvicorn in a thread on a free
+    port of 127.0.0.1 (the server's settings are ``attrap serve``'s): its base URL."""
     from attrap.config import Settings
-    from attrap.serve.api import make_app
+    from attrap.serve.api import serving_in_thread
 
-    app = make_app(Settings.load(env=env))
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with serving_in_thread(Settings.load(env=env)) as base:
+        yield base
+
+
+# -- the fixture site scanned once per test process ----------------------------------------------
+# Scanning the fixture site costs seconds (seven PDFs downloaded and read in child processes); the
+# tests that only read, query, serve or publish what a scan stored get a copy of a store scanned
+# once per test process (per xdist worker), per backend: `filled` (a dry run) and `queued` (posts
+# waiting after Mastodon refused them). The tests whose point is the scan itself still scan
+# (tests/test_cli.py, test_guarantees.py, test_outbox.py, test_health.py, test_logs.py, ...).
+
+
+def _scan_dry_run(env: dict[str, str], site) -> None:
+    run_cli("scan", "pref13", "--base-url", site.base_url, "--dry-run", env=env)
+
+
+def _scan_while_mastodon_refuses(env: dict[str, str], site) -> None:
+    from tests.mastoserver import MastoServer
+
+    with MastoServer() as server:
+        server.fail_next("500", times=1000)
+        masto = dict(env, MASTODON_API_BASE_URL=server.base_url, MASTODON_ACCESS_TOKEN="test-token")
+        run_cli("scan", "pref13", "--base-url", site.base_url, env=masto)
+        assert server.statuses == [], "a post went out although the server refused every one"
+
+
+_SCANS = {"dry-run": _scan_dry_run, "queued": _scan_while_mastodon_refuses}
+#: seconds a template serves: a copy's times (a post's first sending, its backoff) stay well within
+#: the outbox's windows (attrap.publish.outbox: a 50-minute idempotency window), as a fresh scan's
+_TEMPLATE_MAX_AGE = 15 * 60
+
+
+@pytest.fixture(scope="session")
+def _scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """``template(backend, kind)``: the environment of a store (and data dir) holding the fixture
+    site scanned that way, made on first use and again once older than ``_TEMPLATE_MAX_AGE``, in
+    this test process. Never handed to a test: tests get a copy (:func:`_copy_store`)."""
+    import time
+
+    from attrap.fixtureserver import FixtureServer
+
+    made: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+    with contextlib.ExitStack() as stack:
+        site = None
+
+        def template(backend: str, kind: str) -> dict[str, str]:
+            nonlocal site
+            if (backend, kind) in made and time.monotonic() - made[backend, kind][0] < _TEMPLATE_MAX_AGE:
+                return made[backend, kind][1]
+            if site is None:  # served for the session, never changed (tests change their own)
+                site = stack.enter_context(FixtureServer(SITES / "pref13"))
+            root = tmp_path_factory.mktemp(f"scanned-{backend}-{kind}")
+            if backend == "sqlite":
+                url = f"sqlite:///{root / 'attrap.db'}"
+            else:
+                url = stack.enter_context(_pg_schema())
+            env = _env_for(root / "data", url)
+            _SCANS[kind](env, site)
+            made[backend, kind] = time.monotonic(), env
+            return env
+
+        yield template
+
+
+def _copy_store(template: dict[str, str], env: dict[str, str]) -> None:
+    """Make ``env``'s store and data dir a copy of ``template``'s (whatever the store held before)."""
+    src, dst = template["ATTRAP_DATABASE_URL"], env["ATTRAP_DATABASE_URL"]
+    if src.startswith("sqlite"):
+        import sqlite3
+
+        assert dst.startswith("sqlite:///"), dst
+        with (
+            contextlib.closing(sqlite3.connect(src.removeprefix("sqlite:///"))) as source,
+            contextlib.closing(sqlite3.connect(dst.removeprefix("sqlite:///"))) as copy,
+        ):
+            source.backup(copy)  # page by page: tables, FTS5 index, triggers, schema version
+    else:
+        _copy_schema(src.rsplit(_SCHEMA_OPTION, 1)[1], dst)
+    shutil.copytree(template["ATTRAP_DATA_DIR"], env["ATTRAP_DATA_DIR"], dirs_exist_ok=True)  # the PDFs
+
+
+def _copy_schema(source: str, url: str) -> None:
+    """Copy the rows of PostgreSQL schema ``source`` into the schema ``url`` works in (emptied).
+
+    The copy's schema is made by attrap's own migrations (so its tables, constraints, indexes
+    and their names are the ones attrap makes), then every table's rows are copied, parents
+    before children, and each serial column's sequence is set where the template's is."""
+    import graphlib
+
+    import sqlalchemy
+
+    from attrap.store.db import Store
+
+    target = url.rsplit(_SCHEMA_OPTION, 1)[1]
+    Store(url).close()
+    engine = sqlalchemy.create_engine(POSTGRES_URL)
+    q = sqlalchemy.text
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with engine.begin() as conn:
+
+            def columns(schema: str) -> dict[str, list[str]]:
+                rows = conn.execute(
+                    q(
+                        "SELECT table_name, column_name FROM information_schema.columns "
+                        "WHERE table_schema = :s AND is_generated = 'NEVER' ORDER BY table_name, ordinal_position"
+                    ),
+                    {"s": schema},
+                )
+                out: dict[str, list[str]] = {}
+                for table, column in rows:
+                    out.setdefault(table, []).append(column)
+                return out
+
+            def objects(schema: str) -> set[tuple[str, str]]:
+                return set(
+                    conn.execute(
+                        q(
+                            "SELECT c.relname, c.relkind::text FROM pg_class c "
+                            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s "
+                            "UNION SELECT p.proname, 'function' FROM pg_proc p "
+                            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :s"
+                        ),
+                        {"s": schema},
+                    ).all()
+                )
+
+            tables = columns(source)
+            assert columns(target) == tables, "the template's tables are not the ones attrap makes now"
+            assert objects(target) == objects(source), (
+                "the template holds what attrap's migrations do not make"
+            )
+            parents: dict[str, set[str]] = {t: set() for t in tables}
+            for child, parent in conn.execute(
+                q(
+                    "SELECT ch.relname, pa.relname FROM pg_constraint c "
+                    "JOIN pg_class ch ON ch.oid = c.conrelid JOIN pg_class pa ON pa.oid = c.confrelid "
+                    "JOIN pg_namespace n ON n.oid = ch.relnamespace WHERE c.contype = 'f' AND n.nspname = :s"
+                ),
+                {"s": target},
+            ):
+                if child != parent:
+                    parents[child].add(parent)
+            order = list(graphlib.TopologicalSorter(parents).static_order())
+            for table in reversed(order):  # what the migrations put there (alembic_version)
+                conn.execute(q(f'DELETE FROM "{target}"."{table}"'))
+            for table in order:
+                cols = ", ".join(f'"{c}"' for c in tables[table])
+                conn.execute(
+                    q(
+                        f'INSERT INTO "{target}"."{table}" ({cols}) OVERRIDING SYSTEM VALUE '
+                        f'SELECT {cols} FROM "{source}"."{table}"'
+                    )
+                )
+            owned = conn.execute(
+                q(
+                    "SELECT t.relname, a.attname, s.relname FROM pg_depend d "
+                    "JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+                    "JOIN pg_class t ON t.oid = d.refobjid "
+                    "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid "
+                    "JOIN pg_namespace n ON n.oid = s.relnamespace "
+                    "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass "
+                    "AND d.deptype IN ('a', 'i') AND n.nspname = :s"
+                ),
+                {"s": source},
+            ).all()
+            for table, column, sequence in owned:
+                last, called = conn.execute(
+                    q(f'SELECT last_value, is_called FROM "{source}"."{sequence}"')
+                ).one()
+                copied = conn.execute(
+                    q("SELECT setval(pg_get_serial_sequence(:t, :c), :v, :called)"),
+                    {"t": f'"{target}"."{table}"', "c": column, "v": last, "called": called},
+                ).scalar()
+                assert copied == last, (table, column)
     finally:
-        server.shutdown()
-        server.server_close()
-        app.close()
+        engine.dispose()
 
 
 @pytest.fixture
-def filled(cli_env: dict[str, str], fixture_site) -> dict[str, str]:
-    """``cli_env`` over a store filled by a dry-run scan of the fixture site."""
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+def filled(cli_env: dict[str, str], _scanned) -> dict[str, str]:
+    """``cli_env`` over a store filled by a dry-run scan of the fixture site (a copy of one made
+    once per test process: change it at will)."""
+    _copy_store(_scanned(_backend(cli_env), "dry-run"), cli_env)
     return cli_env
+
+
+@pytest.fixture
+def queued(cli_env: dict[str, str], _scanned) -> dict[str, str]:
+    """``cli_env`` over a store filled by a scan of the fixture site whose posts (to the default
+    channel) all wait in the outbox, in backoff: Mastodon answered each with HTTP 500. Point the
+    environment's MASTODON_* at the test's own server to publish them (a copy: change it at will)."""
+    _copy_store(_scanned(_backend(cli_env), "queued"), cli_env)
+    return cli_env
+
+
+def _backend(env: dict[str, str]) -> str:
+    return "sqlite" if env["ATTRAP_DATABASE_URL"].startswith("sqlite") else "postgres"
 
 
 def discover(source, *, since=None, validators=None, backoff: float = 2.0):

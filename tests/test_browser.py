@@ -46,17 +46,25 @@ def browser():
             b.close()
 
 
-def test_search_a_drone_decree_and_open_its_page(browser, cli_env, fixture_site, tmp_path):
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+def _open(browser):
+    """A French browser page, JavaScript off, recording what it requests and what it complains
+    of (a resource refused by the Content-Security-Policy, a 404)."""
+    context = browser.new_context(
+        java_script_enabled=False, locale="fr-FR", viewport={"width": 1200, "height": 900}
+    )
+    page = context.new_page()
+    requested: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    return context, page, requested, problems
+
+
+def test_search_a_drone_decree_and_open_its_page(browser, filled, tmp_path):
+    # filled: a store filled by a dry-run scan of the fixture site (tests/conftest.py)
     link = next(url for url, d in oracle("drone").items() if d["id"] == NUMBER)
-    with serving(cli_env) as base:
-        context = browser.new_context(
-            java_script_enabled=False, locale="fr-FR", viewport={"width": 1200, "height": 900}
-        )
-        page = context.new_page()
-        requested, problems = [], []
-        page.on("request", lambda r: requested.append(r.url))
-        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    with serving(filled) as base:
+        context, page, requested, problems = _open(browser)
 
         page.goto(base + "/")
         assert page.title() == "Arrêtés signalés — attrap"
@@ -99,4 +107,58 @@ def test_search_a_drone_decree_and_open_its_page(browser, cli_env, fixture_site,
     assert all(url.startswith(base + "/") for url in requested), requested  # nothing from elsewhere
     assert not problems, problems  # no resource refused by the Content-Security-Policy, no 404
     for name in ("home.png", "decree.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_map_leads_to_a_decree_and_its_abrogation(browser, cli_env, fixture_site, tmp_path):
+    """/carte in the browser: the Bouches-du-Rhône's shape leads to its decrees; the drone
+    decree's page says it was abrogated, and links to the abrogation's page, which links back."""
+    from tests.pdfgen import make_pdf
+    from tests.test_life import ABROGATION, _oracle
+
+    later = _oracle()["recueils"][1]["path"]
+    pdf = make_pdf(
+        tmp_path / "abrogation.pdf", ["RECUEIL DES ACTES ADMINISTRATIFS N°13-2026-247", ABROGATION]
+    )
+    fixture_site.replace(later, pdf.read_bytes(), "application/pdf")
+    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    with serving(cli_env) as base:
+        context, page, requested, problems = _open(browser)
+
+        page.goto(base + "/")
+        page.get_by_role("link", name="Carte", exact=True).click()
+        page.wait_for_url("**/carte")
+        svg = page.locator("svg.carte")
+        assert svg.is_visible() and svg.bounding_box()["width"] > 600  # the map scales to the page
+        page.screenshot(path=str(tmp_path / "carte.png"), full_page=True)
+        shape = page.locator('svg.carte a[data-code="13"]:not([aria-hidden])')
+        assert "arrêtés signalés" in shape.locator("title").text_content()
+        # the shape's centre may fall outside the coast's outline: the link is activated as such
+        shape.dispatch_event("click")
+        page.wait_for_url("**/?department=13")
+        assert page.locator("li.decree").count() >= 1
+
+        page.get_by_label("Rechercher").fill(NUMBER)
+        page.get_by_role("button", name="Rechercher").click()
+        page.wait_for_url("**/?q=*")
+        # the search finds the authorisation and the abrogation that cites it
+        assert page.locator("li.decree").count() == 2
+        page.locator("li.decree h2 a").filter(has_not_text="abrogation").click()
+        page.wait_for_url("**/decret/*")
+        assert NUMBER in page.locator("h1").inner_text()
+        life = page.locator("#vie")
+        assert "Abrogé par l'arrêté n° 13-2026-10-16-00010 du 16 octobre 2026" in life.inner_text()
+        page.screenshot(path=str(tmp_path / "abroge.png"), full_page=True)
+        life.get_by_role("link", name="l'arrêté n° 13-2026-10-16-00010 du 16 octobre 2026").click()
+        page.wait_for_url("**/decret/*")
+        assert "portant abrogation" in page.locator("h1").inner_text()
+        assert (
+            page.locator("#vie").get_by_role("link", name=f"l'arrêté n° {NUMBER} du 14 octobre 2026").count()
+            == 1
+        )
+        context.close()
+
+    assert all(url.startswith(base + "/") for url in requested), requested
+    assert not problems, problems
+    for name in ("carte.png", "abroge.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ import shutil
 
 import httpx
 
-from tests.conftest import ROOT, run_cli, serving
+from tests.conftest import ROOT, invoke_cli, run_cli, serving
 from tests.mastoserver import MastoServer
 
 CATEGORY = """
@@ -64,7 +64,8 @@ def test_one_registry_of_formats_serves_the_cli_and_the_web(filled, tmp_path):
         assert doc["paths"]["/export.{format}"]["get"]["parameters"][0]["schema"]["enum"] == list(FORMATS)
         for name, fmt in FORMATS.items():
             out = tmp_path / f"export.{name}"
-            run_cli("export", "--format", name, "--category", "drone", "-o", str(out), env=filled)
+            # in this process: a subprocess per format costs a second each
+            invoke_cli("export", "--format", name, "--category", "drone", "-o", str(out), env=filled)
             cli = out.read_bytes()
             answer = web.get(f"/export.{name}", params={"category": "drone"})
             assert answer.status_code == 200 and answer.headers["content-type"] == fmt.media_type

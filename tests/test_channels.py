@@ -94,6 +94,20 @@ def test_a_channels_file_readable_by_others_is_refused(cli_env, server, tmp_path
             '[[channel]]\nname = "drones"\napi_base_url = "http://h"\naccess_token = "tok-secret"\n',
             "same name",
         ),
+        (  # a misspelt key (here the token's own): named, its value never shown
+            '[[channel]]\nname = "x"\napi_base_url = "http://h"\nacess_token = "tok-secret"\n',
+            "channel 'x': unknown key 'acess_token' (known: access_token, access_token_env, api_base_url, "
+            "categories, departments, name, visibility)",
+        ),
+        (
+            '[[channel]]\nname = "x"\napi_base_url = "http://h"\naccess_token = "tok-secret"\ncategories = "drone"\n',
+            "channel 'x': categories must be a list, not 'drone'",
+        ),
+        (
+            '[[channel]]\nname = "x"\napi_base_url = "http://h"\naccess_token = ["tok-secret"]\n',
+            "channel 'x': access_token must be a string",
+        ),
+        ('[[chanel]]\nname = "x"\n', "channels.toml: unknown key 'chanel' (known: channel)"),
     ],
 )
 def test_a_bad_channel_is_a_clear_error_without_its_token(cli_env, server, tmp_path, extra, message):
@@ -102,7 +116,9 @@ def test_a_bad_channel_is_a_clear_error_without_its_token(cli_env, server, tmp_p
         "publish", env=dict(cli_env, ATTRAP_CHANNELS_FILE=str(path), VSA_TOKEN="tok-vsa"), check=False
     )
     assert proc.returncode != 0 and message in proc.stderr
-    assert "tok-" not in proc.stdout + proc.stderr
+    assert "tok-" not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("Error:")]
+    assert message in line and (f"{path}: " in line or "same name" in message)
 
 
 def test_a_missing_token_variable_is_named(cli_env, server, tmp_path):

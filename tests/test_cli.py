@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli, run_cli
 from tests.pdfgen import make_pdf, recueil_pages
 
 EXPECTED = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -136,12 +136,13 @@ def test_every_command_takes_the_same_since_days(cli_env):
     """scan, search and export take --since as the web interface takes its dates: YYYY-MM-DD,
     digits padded; anything else is a usage error naming the option, before any work."""
     commands = [["scan", "pref13"], ["search", "drone"], ["export"]]
+    # in this process: fourteen subprocesses would cost as many seconds
     for bad in ["2026-1-5", "20260105", "2026-02-30", "5/1/2026"]:
         for command in commands:
-            proc = run_cli(*command, "--since", bad, env=cli_env, check=False)
+            proc = invoke_cli(*command, "--since", bad, env=cli_env, check=False)
             assert proc.returncode == 2 and "--since" in proc.stderr, (command, bad, proc.stderr)
     for command in commands[1:]:  # a good day is taken (scan would crawl: its tests cover it)
-        run_cli(*command, "--since", "2026-01-05", env=cli_env)
+        invoke_cli(*command, "--since", "2026-01-05", env=cli_env)
 
 
 def test_unknown_source_is_a_usage_error(cli_env):

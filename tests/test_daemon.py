@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, invoke_cli
+from tests.test_guarantees import EXPECTED_POSTS
 
 
 class _Daemon:
@@ -63,6 +64,12 @@ def _start(env, base_url):
     )
 
 
+def _status(env) -> list[dict]:
+    """``attrap status --json``, in this process: polled every 0.3 s, a subprocess a time would
+    take a core from the daemon under test."""
+    return json.loads(invoke_cli("status", "--json", env=env).stdout)
+
+
 def _wait_for(predicate, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,9 +85,10 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
 
     def posted_all():
-        status = json.loads(run_cli("status", "--json", env=env).stdout)
-        row = next(s for s in status if s["source_id"] == "pref13")
-        return row["last_outcome"] == "ok" and row["posts_waiting"] == 0 and mastodon_server.statuses
+        row = next(s for s in _status(env) if s["source_id"] == "pref13")
+        # every decree posted: between two recueils read, nothing waits and not all are posted yet
+        done = row["last_outcome"] == "ok" and row["posts_waiting"] == 0
+        return done and len(mastodon_server.statuses) == EXPECTED_POSTS
 
     proc = _Daemon(env, fixture_site.base_url)
     try:
@@ -89,17 +97,18 @@ def test_daemon_scans_posts_stops_on_sigterm_and_restarts_without_duplicates(
             raise AssertionError(
                 f"the daemon did not scan and post in time:\n{proc.communicate()[1][-3000:]}"
             )
-        first = len(mastodon_server.statuses)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
         proc.kill()
+    first = len(mastodon_server.statuses)
+    assert first == EXPECTED_POSTS
 
     proc = _Daemon(env, fixture_site.base_url)
     try:
         assert _wait_for(
             lambda: (
-                len(json.loads(run_cli("status", "--json", env=env).stdout))
+                len(_status(env))
                 and sum(1 for r in fixture_site.requests if r.path == "/Publications/RAA-et-Archives") >= 2
             )
         )

@@ -8,7 +8,6 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
-import pytest
 from click.testing import CliRunner
 
 from attrap.cli import main
@@ -37,12 +36,6 @@ def export(env: dict[str, str], *args: str) -> bytes:
     result = CliRunner().invoke(main, ["export", *args], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout_bytes
-
-
-@pytest.fixture
-def filled(cli_env, fixture_site) -> dict[str, str]:
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
-    return cli_env
 
 
 def test_json_export_is_the_flagged_decrees_of_the_oracle_newest_first(filled, tmp_path):

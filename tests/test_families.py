@@ -21,7 +21,7 @@ from attrap.crawl.sources import Source, registry
 from attrap.fixtureserver import FixtureServer
 from fixtures.make_moselle_fixture import LIST, PRIMER, DimsFixtureServer
 from fixtures.make_select_fixture import FormFixtureServer
-from tests.conftest import SITES, discover, run_cli
+from tests.conftest import SITES, discover, invoke_cli, run_cli
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def test_an_anti_bot_page_instead_of_a_pdf_is_the_sources_error_and_is_not_store
     assert any("expected a PDF, got an HTML page" in e and recueils[0]["path"] in e for e in report["errors"])
     pdfs = Path(cli_env["ATTRAP_DATA_DIR"]) / "pdfs" / family.source_id
     assert len(list(pdfs.glob("*.pdf"))) == len(recueils) - 1 and not list(pdfs.glob("*.part"))
-    status = json.loads(run_cli("status", "--json", env=cli_env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=cli_env).stdout)
     row = next(s for s in status if s["source_id"] == family.source_id)
     assert row["failed"] == 1 and row["recueils"] == len(recueils)
 

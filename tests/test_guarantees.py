@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy
 
 from attrap.faults import POINTS
-from tests.conftest import ROOT, SITES, run_cli, serving
+from tests.conftest import ROOT, SITES, invoke_cli, run_cli, serving
 from tests.mastoserver import MastoServer
 
 _ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -80,6 +80,11 @@ def _queue_everything(env, site, server):
     server.fail_next("500", times=0)
     assert server.statuses == []
     _sql(env, "UPDATE posts SET next_attempt_at = NULL")
+
+
+def _all_due(env) -> None:
+    """The posts of the default channel that Mastodon refused due at once (their backoff over)."""
+    assert _sql(env, "UPDATE posts SET next_attempt_at = NULL") == EXPECTED_POSTS
 
 
 # -- 1. transactional outbox: a kill at any step ---------------------------------------------------
@@ -241,8 +246,8 @@ def test_a_database_of_the_previous_schema_with_posts_upgrades_keeping_every_pro
 
 
 # -- 3. the sweep ----------------------------------------------------------------------------------
-def test_the_sweep_queues_a_post_for_every_flagged_decree_that_lost_it(env, fixture_site, mastodon_server):
-    _queue_everything(env, fixture_site, mastodon_server)
+def test_the_sweep_queues_a_post_for_every_flagged_decree_that_lost_it(queued, env, mastodon_server):
+    _all_due(env)  # the store of a scan whose posts Mastodon refused (tests/conftest.py)
     assert _sql(env, "DELETE FROM posts") == EXPECTED_POSTS  # whatever lost them
     run_cli("publish", env=env)
     _assert_each_posted_once(mastodon_server)
@@ -287,8 +292,8 @@ def test_a_recueil_left_queued_by_a_lost_job_is_read_again(env, fixture_site, ma
 
 
 # -- 4. claim before send ------------------------------------------------------------------------
-def test_two_publishers_at_once_send_each_post_once(env, fixture_site, mastodon_server):
-    _queue_everything(env, fixture_site, mastodon_server)
+def test_two_publishers_at_once_send_each_post_once(queued, env, mastodon_server):
+    _all_due(env)
     mastodon_server.remember_keys = False  # the server's idempotency would hide a second send
     mastodon_server.respond_delay = 0.3
     cmd = [sys.executable, "-m", "attrap.cli", "publish"]
@@ -301,9 +306,9 @@ def test_two_publishers_at_once_send_each_post_once(env, fixture_site, mastodon_
 
 
 def test_a_post_accepted_then_dropped_and_retried_past_the_key_lifetime_is_not_posted_twice(
-    env, fixture_site, mastodon_server
+    queued, env, mastodon_server
 ):
-    _queue_everything(env, fixture_site, mastodon_server)
+    _all_due(env)
     mastodon_server.fail_next("accept-then-drop", times=1)
     out = run_cli("publish", env=env).stdout
     assert "1 to retry" in out  # the client saw a network error; the server has the status
@@ -394,16 +399,15 @@ def test_a_bug_while_storing_fails_the_run_visibly_and_the_next_run_posts_everyt
 ):
     failed = _scan(dict(env, ATTRAP_FAULTS="stored:raise"), fixture_site, check=False)
     assert failed.returncode == 1 and "InjectedFault" in failed.stdout
-    status = json.loads(run_cli("status", "--json", env=env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=env).stdout)
     pref13 = next(s for s in status if s["source_id"] == "pref13")
     assert pref13["last_outcome"] == "error" and "InjectedFault" in pref13["last_error"]
     _scan(env, fixture_site)
     _assert_each_posted_once(mastodon_server)
 
 
-def test_status_counts_flagged_decrees(env, fixture_site, mastodon_server):
-    _scan(env, fixture_site, "--no-publish")
-    status = json.loads(run_cli("status", "--json", env=env).stdout)
+def test_status_counts_flagged_decrees(filled):
+    status = json.loads(invoke_cli("status", "--json", env=filled).stdout)
     pref13 = next(s for s in status if s["source_id"] == "pref13")
     assert pref13["flagged"] == sum(1 for d in _DECREES if d["categories"])
     assert pref13["decrees"] == len(_DECREES)

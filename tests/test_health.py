@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import urllib.parse
 from datetime import date, timedelta
@@ -13,7 +14,7 @@ from attrap.config import Settings
 from attrap.crawl.sources import registry
 from attrap.run.health import assess
 from attrap.run.pipeline import Attrap
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli, run_cli
 
 ROOT = "/Publications/RAA-et-Archives"
 
@@ -24,6 +25,22 @@ def app(tmp_path, db_url):
     app = Attrap(settings)
     yield app
     app.close()
+
+
+@pytest.fixture
+def quick_retries(monkeypatch):
+    """In this process, the fetcher retries a failing page as many times, without the 2, 4 then
+    8 s it waits in between (14 s per page that keeps failing, for every scan)."""
+    from attrap.crawl import fetch
+
+    init = fetch.Fetcher.__init__
+
+    @functools.wraps(init)
+    def quick(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.backoff = 0.001
+
+    monkeypatch.setattr(fetch.Fetcher, "__init__", quick)
 
 
 def _status(app):
@@ -58,7 +75,7 @@ def test_no_raa_where_there_usually_are_some_is_reported(app, fixture_site):
     assert not row.healthy and row.health == "found no RAA where it usually finds 7"
 
 
-def test_a_failed_sweep_is_unhealthy_and_repeated_failures_say_so(app, fixture_site):
+def test_a_failed_sweep_is_unhealthy_and_repeated_failures_say_so(app, fixture_site, quick_retries):
     source = registry()["pref13"].rebased(fixture_site.base_url)
     fixture_site.inject(ROOT, 503, times=1000)
     app.scan(source)
@@ -87,7 +104,7 @@ def test_a_first_sweep_whose_listing_holds_no_download_link_is_unhealthy(app, fi
     assert row.health == "listing pages parsed (4 requests, 2 listing links) but no RAA download link found"
 
 
-def test_a_sweep_where_a_listing_page_failed_is_degraded(app, fixture_site):
+def test_a_sweep_where_a_listing_page_failed_is_degraded(app, fixture_site, quick_retries):
     fixture_site.inject(f"{ROOT}/Archives-RAA-des-Bouches-du-Rhone", 500, times=1000)
     report = app.scan(registry()["pref13"].rebased(fixture_site.base_url))
     assert report.outcome == "degraded" and report.pdfs_found > 0
@@ -110,7 +127,7 @@ def test_a_moved_raa_page_is_followed_and_status_says_where(cli_env, fixture_sit
     moved = f"https://www.bouches-du-rhone.gouv.fr{ROOT} → https://www.bouches-du-rhone.gouv.fr{new}"
     assert f"RAA page moved: {moved}; update scrapers/pref13.toml" in scan.stdout
     assert "7 PDF found" in scan.stdout
-    status = run_cli("status", env=cli_env).stdout
+    status = invoke_cli("status", env=cli_env).stdout
     assert f"DEGRADED: RAA page moved: {moved}; update scrapers/pref13.toml" in status
     assert status.index("pref13") < status.index("pref01")  # what needs a look comes first
 
@@ -136,7 +153,7 @@ def test_a_sweep_with_a_file_that_is_not_a_pdf_is_degraded_and_says_which(cli_en
     fixture_site.replace(broken, b"<html><body>Service indisponible</body></html>", "application/pdf")
     scan = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     assert "pref13: DEGRADED" in scan.stdout and "expected a PDF, got an HTML page" in scan.stdout
-    status = run_cli("status", env=cli_env).stdout
+    status = invoke_cli("status", env=cli_env).stdout
     line = next(x for x in status.splitlines() if x.strip().startswith("DEGRADED"))
     assert "expected a PDF, got an HTML page" in line
 

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import ROOT, SITES, run_cli
+from tests.conftest import ROOT, SITES, invoke_cli, run_cli
 
 _ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
 _DECREES = [d for r in _ORACLE["recueils"] for d in r["decrees"]]
@@ -83,7 +83,7 @@ def test_a_post_stuck_sending_past_the_key_lifetime_is_reconciled_not_reposted(
 def test_a_cap_per_run_holds_the_rest_for_the_next_run(env, fixture_site, mastodon_server):
     run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--max-posts", "2", env=env)
     assert len(mastodon_server.statuses) == 2
-    status = json.loads(run_cli("status", "--json", env=env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=env).stdout)
     assert next(s for s in status if s["source_id"] == "pref13")["posts_waiting"] == EXPECTED_POSTS - 2
     run_cli("publish", env=env)
     assert len(_links(mastodon_server)) == EXPECTED_POSTS
@@ -100,7 +100,7 @@ def test_no_publish_records_without_posting(env, fixture_site, mastodon_server):
     assert mastodon_server.statuses == []
 
 
-def test_status_says_why_posts_are_waiting(env, fixture_site, mastodon_server):
-    _queue_everything(env, fixture_site, mastodon_server)
-    out = run_cli("status", env=env).stdout
+def test_status_says_why_posts_are_waiting(queued, env):
+    # the store of a scan whose posts Mastodon refused with HTTP 500 (tests/conftest.py)
+    out = invoke_cli("status", env=env).stdout
     assert f"{EXPECTED_POSTS} post(s) waiting: Mastodon default" in out and "server error HTTP 500" in out

@@ -33,3 +33,23 @@ def test_every_rule_has_examples_both_ways():
 @pytest.mark.parametrize(("rule_id", "example", "should_match"), CASES)
 def test_rule_example(rule_id, example, should_match):
     assert (RULES[rule_id].find(normalize_for_matching(example)) is not None) is should_match
+
+
+def test_the_schema_in_patterns_readme_shows_every_key_the_files_take():
+    """patterns/README.md's examples name each key the contracts accept, and no other."""
+    import re
+
+    from attrap.rules.classify import CategoryEntry, RuleEntry
+    from attrap.rules.details import WindowEntry
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "patterns" / "README.md").read_text(encoding="utf-8")
+    tables: dict[str, set[str]] = {}
+    for block in re.findall(r"```toml\n(.*?)```", readme, re.S):
+        [table] = re.findall(r"^\[\[(\w+)\]\]$", block, re.M)
+        tables[table] = set(re.findall(r"^(\w+) *=", block, re.M))
+    assert tables == {
+        "category": set(CategoryEntry.model_fields),
+        "rule": set(RuleEntry.model_fields),
+        "window": set(WindowEntry.model_fields),
+    }

@@ -20,7 +20,7 @@ import sqlalchemy
 from attrap.config import Settings
 from attrap.errors import ExtractError
 from attrap.read import extract, sandbox
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli, run_cli
 from tests.pdfgen import make_pdf, make_scanned_pdf, recueil_pages
 
 pytestmark = pytest.mark.skipif(not extract.ocr_available(), reason="tesseract is not installed")
@@ -139,10 +139,10 @@ def test_a_scan_records_the_recueil_read_past_the_setting_and_status_shows_it(cl
     assert TIMED_OUT.fullmatch(failed[0].error), failed[0].error
 
     (row,) = [
-        r for r in json.loads(run_cli("status", "--json", env=env).stdout) if r["source_id"] == "pref13"
+        r for r in json.loads(invoke_cli("status", "--json", env=env).stdout) if r["source_id"] == "pref13"
     ]
     assert row["failed"] == 1 and TIMED_OUT.search(row["last_error"])
-    lines = run_cli("status", env=env).stdout.splitlines()
+    lines = invoke_cli("status", env=env).stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("pref13 "))
     assert lines[at].split()[4:6] == ["2", "1"]  # RAA, failed
     block = [line.strip() for line in takewhile(lambda line: line.startswith(" "), lines[at + 1 :])]

@@ -47,4 +47,4 @@ def test_a_bad_setting_is_a_clear_error(cli_env, tmp_path):
     good = make_pdf(tmp_path / "good.pdf", recueil_pages())
     proc = run_cli("classify", str(good), env=dict(cli_env, ATTRAP_WORKERS="two"), check=False)
     assert proc.returncode != 0
-    assert "ATTRAP_WORKERS must be a int number, not 'two'" in proc.stderr
+    assert "ATTRAP_WORKERS must be an integer, not 'two'" in proc.stderr

@@ -15,7 +15,7 @@ from collections import Counter
 
 import sqlalchemy
 
-from tests.conftest import ROOT, SITES, run_cli
+from tests.conftest import ROOT, SITES, invoke_cli
 
 _ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
 # the default channel posts the fixture site's drone and AVS decrees
@@ -60,14 +60,6 @@ class _Tarpit:
             conn.close()
 
 
-def _queue_everything(env, fixture_site, server) -> None:
-    """Scan the fixture site while Mastodon fails: its posts wait in the outbox, in backoff."""
-    server.fail_next("500", times=1000)
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
-    server.fail_next("500", times=0)
-    assert server.statuses == []
-
-
 def _links(server) -> Counter:
     return Counter(w for s in server.statuses for w in s["text"].split() if "#page=" in w)
 
@@ -100,10 +92,11 @@ def _spawn(args, env, log_path):
 
 
 def test_waiting_posts_are_published_within_seconds_while_every_crawl_hangs(
-    cli_env, fixture_site, mastodon_server, tmp_path
+    queued, mastodon_server, tmp_path
 ):
-    env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
-    _queue_everything(env, fixture_site, mastodon_server)  # EXPECTED_POSTS waiting, after a 500
+    # the store of a scan of the fixture site while Mastodon failed (tests/conftest.py):
+    # EXPECTED_POSTS waiting, in backoff after a 500
+    env = dict(queued, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
     db = sqlalchemy.create_engine(env["ATTRAP_DATABASE_URL"])
     on_postgres = env["ATTRAP_DATABASE_URL"].startswith("postgresql")
     procs: list[tuple[subprocess.Popen, object]] = []
@@ -144,5 +137,5 @@ def test_waiting_posts_are_published_within_seconds_while_every_crawl_hangs(
     )
     links = _links(mastodon_server)
     assert len(links) == EXPECTED_POSTS and set(links.values()) == {1}
-    status = run_cli("status", env=env).stdout
+    status = invoke_cli("status", env=env).stdout
     assert "post(s) waiting" not in status

@@ -15,7 +15,7 @@ from attrap.crawl.fetch import Fetcher, HostThrottle
 from attrap.crawl.sources import registry
 from attrap.rules.classify import load_rules
 from attrap.run.pipeline import read_and_classify
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli, run_cli
 
 SITE = SITES / "pp"
 EXPECTED = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -153,7 +153,7 @@ def test_an_anti_bot_page_instead_of_a_pdf_is_an_error_and_not_stored(cli_env, p
     flagged = {f["link"].split("#", 1)[0] for f in report["flagged"]}
     assert REAL + broken not in flagged  # nothing read from the challenge page
     assert flagged == {REAL + p["path"] for p in ARRETES if p["categories"] and p["path"] != broken}
-    status = json.loads(run_cli("status", "--json", env=cli_env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=cli_env).stdout)
     assert next(s for s in status if s["source_id"] == "pp")["failed"] == 1
 
 

@@ -16,7 +16,7 @@ from attrap.crawl.sources import Source, load_sources, registry
 from attrap.fixtureserver import FixtureServer
 from attrap.rules.classify import load_rules
 from attrap.run.pipeline import read_and_classify
-from tests.conftest import ROOT, SITES, discover, run_cli
+from tests.conftest import ROOT, SITES, discover, invoke_cli, run_cli
 
 NEW = [
     "pp", "pref57", "pref75", "reg-ara", "reg-bfc", "reg-bretagne", "reg-corse", "reg-grand-est",
@@ -113,7 +113,7 @@ def test_the_interstitial_in_front_of_the_listing_is_the_sources_error(idf_site,
         "anti-bot page instead of the listing" in e and EXPECTED["root"] in unquote(e)
         for e in report["errors"]
     )
-    status = json.loads(run_cli("status", "--json", env=cli_env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=cli_env).stdout)
     row = next(s for s in status if s["source_id"] == "reg-idf")
     assert row["last_outcome"] == "error" and "anti-bot" in row["last_error"]
 

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import sqlalchemy
 
 from attrap.store.db import SCHEMA_HEAD, Store
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli, run_cli
 
 ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
 DECREES = {d["id"]: (r, d) for r in ORACLE["recueils"] for d in r["decrees"]}
 
 
-@pytest.fixture
-def filled(cli_env, fixture_site):
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
-    return cli_env
-
-
 def _search(env, *args):
-    return json.loads(run_cli("search", *args, "--json", env=env).stdout)
+    # in this process: a subprocess a query costs a second each (the text output's test runs one)
+    return json.loads(invoke_cli("search", *args, "--json", env=env).stdout)
 
 
 def _ids(results):
@@ -106,7 +100,7 @@ ODD_QUERIES = ['"', "(", "*", "AND", "NOT OR", "a:b", "NEAR(x y)", "'; DROP TABL
 
 def test_odd_queries_neither_crash_nor_inject(filled):
     for query in ODD_QUERIES:
-        proc = run_cli("search", query, env=filled, check=False)
+        proc = invoke_cli("search", query, env=filled, check=False)  # raises what it does not catch
         assert proc.returncode in (0, 2), (query, proc.stderr)
         assert "Traceback" not in proc.stderr, query
     assert _search(filled, "aéronefs")  # the table is still there
@@ -115,3 +109,18 @@ def test_odd_queries_neither_crash_nor_inject(filled):
 def test_text_output_is_readable(filled):
     out = run_cli("search", "vélodrome", env=filled).stdout
     assert "2026-10-14  Préfecture des Bouches-du-Rhône [drone]" in out and "#page=5" in out
+
+
+def test_a_decree_is_found_by_its_number(filled):
+    """A number is searched as written, on SQLite's FTS5 and PostgreSQL's parser alike (which
+    cuts "13-2026-10-14-00003" into "13", "-2026"…)."""
+    from attrap.config import Settings
+    from attrap.store.db import Store
+
+    store = Store(Settings.load(env=filled).database_url)
+    try:
+        hits = store.search("13-2026-10-14-00003")
+        assert [h.number for h in hits] == ["13-2026-10-14-00003"]
+        assert not store.search("13-2026-10-14-00099")
+    finally:
+        store.close()

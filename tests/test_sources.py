@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from attrap.crawl.sources import load_sources, registry
@@ -38,16 +40,35 @@ def test_rebased_rejects_a_url_without_host():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('id = "pref99"\nname = "X"\n', "missing 'urls'"),
-        ('id = "pref99"\nname = "X"\nurls = ["http://x.gouv.fr/"]\n', "https://"),
-        ('id = "pref99"\nname = "X"\nurls = ["https://x.gouv.fr/"]\nselectr = 1\n', "unknown key"),
+        ('id = "pref99"\nname = "X"\n', "pref99.toml: missing key 'urls'"),
+        (
+            'id = "pref99"\nname = "X"\nurls = ["http://x.gouv.fr/"]\n',
+            "urls[0] must be an https:// URL, not 'http://x.gouv.fr/'",
+        ),
+        ('id = "pref99"\nname = "X"\nurls = []\n', "urls must not be empty"),
+        (
+            'id = "pref99"\nname = "X"\nurls = ["https://x.gouv.fr/"]\nselectr = 1\n',
+            "pref99.toml: unknown key 'selectr' (known: confirmed, department, engine, family, hosts, id, name, settings, timezone, urls)",
+        ),
+        (
+            'id = "pref99"\nname = "X"\nurls = ["https://x.gouv.fr/"]\ndepartment = 99\n',
+            "department must be a string, not 99",
+        ),
+        (
+            'id = "pref99"\nname = "X"\nurls = ["https://x.gouv.fr/"]\nfamily = "dsfr"\n',
+            "family must be one of dims,",
+        ),
+        (
+            'id = "pref99"\nname = "X"\nurls = ["https://x.gouv.fr/"]\nsettings = 3\n',
+            "settings must be a table",
+        ),
         ('id = "pref98"\nname = "X"\nurls = ["https://x.gouv.fr/"]\n', "file name must be pref98.toml"),
         ("id = [", "scrapers/pref99.toml"),
     ],
 )
 def test_a_broken_source_file_names_the_file_and_the_problem(tmp_path, content, message):
     (tmp_path / "pref99.toml").write_text(content, encoding="utf-8")
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")) as err:
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
         load_sources(tmp_path)
     assert "pref99.toml" in str(err.value)
 

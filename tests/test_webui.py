@@ -13,6 +13,7 @@ import pytest
 import attrap.serve.pages
 from attrap.model import ClassifiedDecree, Decree, Details, Match, Page, RecueilLink
 from attrap.serve import charts
+from attrap.serve.api import HTML_CSP
 from attrap.serve.highlight import mark, query_spans, query_terms
 from attrap.store.db import Route, Store
 from tests.conftest import run_cli, serving
@@ -238,13 +239,25 @@ def test_bad_parameters_are_400_pages_naming_them(browse):
         ("/decret/1", {"format": "json"}, "format"),
         ("/etat", {"tri": "nom"}, "tri"),
         ("/etat/pref13", {"x": "1"}, "x"),
+        ("/", {"page": "+2"}, "page"),  # digits only, whatever pydantic would take
+        ("/decret/1_0", {}, "id"),
+        ("/static/attrap.css", {"x": "1"}, "x"),
     ]
     for path, params, name in cases:
         body = _page(browse, path, 400, **params)
         assert "Paramètre incorrect" in body and f"Paramètre <code>{name}</code>" in body, (path, params)
         assert "<ufo>" not in body
     twice = _page(browse, "/?category=drone&category=avs", 400)
-    assert "<code>category</code>" in twice
+    assert "<code>category</code>" in twice and "paramètre donné plusieurs fois" in twice
+    assert "date attendue au format AAAA-MM-JJ, reçu « 2026-13-45 »" in _page(
+        browse, "/", 400, since="2026-13-45"
+    )
+    assert "catégorie inconnu(e) : « ufo »" in html.unescape(
+        _page(browse, "/statistiques", 400, category="ufo")
+    )
+    unknown = html.unescape(_page(browse, "/etat", 400, tri="nom"))
+    assert "paramètre inconnu (paramètres reconnus : aucun)" in unknown
+    assert "Arrêtés signalés" in _page(browse, "/", page="", category="", since="")  # blank: not given
     for path in ["/decret/1", "/decret/99999", "/etat/pref00", "/etat/", "/static/nope.css", "/nope"]:
         body = _page(browse, path, 404)
         assert "Page introuvable" in body, path
@@ -253,6 +266,14 @@ def test_bad_parameters_are_400_pages_naming_them(browse):
         r = browse.request(method, "/", content=b"q=x")
         assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
         assert r.headers["content-type"] == "text/html; charset=utf-8"
+        assert f"La méthode {method} n'est pas permise" in html.unescape(r.text)
+        assert r.headers["content-security-policy"] == HTML_CSP and r.headers["cache-control"] == "no-store"
+        assert r.headers["vary"] == "Accept"
+    api = browse.post("/", headers={"Accept": "application/json"})  # the JSON index's 405
+    assert api.status_code == 405 and api.json()["error"].startswith("method POST not allowed")
+    head = browse.head("/statistiques")
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
+    assert head.headers["content-security-policy"] == HTML_CSP
     # an empty store: pages still render
     assert "Aucun arrêté signalé ne correspond" in _page(browse, "/")
     assert "0 arrêté signalé" in _page(browse, "/", q="drone")

@@ -19,7 +19,7 @@ from attrap.config import Settings
 from attrap.crawl.sources import registry
 from attrap.read.extract import extract_pages
 from attrap.run.tasks import Queue
-from tests.conftest import ROOT, SITES, run_cli
+from tests.conftest import ROOT, SITES, invoke_cli, run_cli
 from tests.pdfgen import make_scanned_pdf
 
 EXPECTED = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -135,7 +135,7 @@ def test_a_worker_killed_mid_work_loses_nothing_and_nothing_is_done_twice(
     # every PDF downloaded once; every recueil processed; each flagged decree posted once
     pdf_gets = [r.path for r in fixture_site.requests if r.path.endswith(".pdf")]
     assert sorted(pdf_gets) == sorted(set(pdf_gets)) and len(pdf_gets) == len(EXPECTED["recueils"])
-    status = json.loads(run_cli("status", "--json", env=env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=env).stdout)
     row = next(s for s in status if s["source_id"] == "pref13")
     assert row["recueils"] == len(EXPECTED["recueils"]) and row["failed"] == 0 and row["posts_waiting"] == 0
     links = [w for s in mastodon_server.statuses for w in s["text"].split() if "#page=" in w]

@@ -32,17 +32,22 @@ in :meth:`DsfrEngine.refused`) is the source's error, never an empty listing.
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
+import types
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import regex
 from bs4 import BeautifulSoup, Tag
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from attrap.contracts import validate
 from attrap.crawl.fetch import Fetcher, Page
 from attrap.crawl.sources import SCRAPERS_ENV, Source
 from attrap.errors import ConfigError, FetchError
@@ -129,7 +134,7 @@ class Engine(Protocol):
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl: ...
 
 
-E = TypeVar("E")
+E = TypeVar("E", bound=Engine)
 
 
 @dataclass(frozen=True)
@@ -166,14 +171,24 @@ class DsfrEngine:
 
     name = "dsfr"
     settings: frozenset[str] = frozenset(DEFAULTS)
+    #: each setting's default: a source file's value must be of its type (:func:`engine_for`)
+    defaults: dict[str, Any] = DEFAULTS
+    #: the type of the settings whose default (None) does not tell it
+    setting_types: dict[str, Any] = {
+        "follow_prefixes": list[str],
+        "select_form": str,
+        "download_name": str,
+        "download_row": str,
+        "select_mode": Literal["auto", "navigate", "submit"],
+    }
     #: which links the crawl under way follows (set by :meth:`discover`)
     policy: _Policy
 
     def discover(self, source: Source, fetcher: Fetcher, *, since: date | None = None) -> Crawl:
         cfg = {**DEFAULTS, **source.settings}
         crawl = Crawl(source.id)
-        roots = [self.locate(source, url, fetcher, crawl) for url in source.urls]
-        roots = [r for r in roots if r is not None]
+        located = [self.locate(source, url, fetcher, crawl) for url in source.urls]
+        roots = [r for r in located if r is not None]
         if not roots:
             crawl.root_failed = True
             return crawl
@@ -707,17 +722,68 @@ def engine_class(name: str) -> Callable[[], Engine] | None:
 
 
 def engine_for(source: Source) -> Engine:
-    """The engine a source names, with its ``[settings]`` checked against the engine's."""
+    """The engine a source names, with its ``[settings]`` checked against the engine's: every
+    key one of the engine's ``settings``, every value of the type the engine expects
+    (:func:`setting_types`)."""
     factory = engine_class(source.engine)
     if factory is None:
         raise ValueError(f"{source.id}: unknown engine {source.engine!r}")
     engine = factory()
     # a misspelt setting would load silently and the site then "find nothing": refused, named
-    accepted = getattr(engine, "settings", frozenset())  # an engine that declares none takes none
+    accepted: frozenset[str] = getattr(engine, "settings", frozenset())  # declaring none: takes none
     if unknown := sorted(set(source.settings) - set(accepted)):
         known = ", ".join(sorted(accepted)) or "none"
         raise ConfigError(
             f"scrapers/{source.id}.toml: unknown setting(s) {', '.join(unknown)} for engine "
             f"{source.engine!r} (known: {known})"
         )
+    # and a value of another type (max_pages = "300") would fail in the middle of a crawl
+    contract = _settings_contract(type(engine), frozenset(accepted))
+    validate(contract, {"settings": source.settings}, f"scrapers/{source.id}.toml")
     return engine
+
+
+def setting_types(cls: type) -> dict[str, Any]:
+    """The type each setting of engine class ``cls`` takes, where it says one: the type of its
+    default (``300``: an integer; ``".fr-card a"``: a string; a list of strings…), the default
+    being in the class's ``defaults``, else in the ``SETTINGS`` dict of the module that defines
+    it (as engine files in ``scrapers/`` have it), for the class and each of its bases; and
+    where the default is None, the class's ``setting_types``."""
+    out: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        defaults = klass.__dict__.get("defaults")
+        if defaults is None and klass is not object:
+            defaults = getattr(sys.modules.get(klass.__module__), "SETTINGS", None)
+        if isinstance(defaults, dict):
+            out.update({k: _type_of(v) for k, v in defaults.items() if v is not None})
+        declared = klass.__dict__.get("setting_types")
+        if isinstance(declared, dict):
+            out.update(declared)
+    return out
+
+
+def _type_of(value: Any) -> Any:
+    """The type a setting must have, from its default value."""
+    if isinstance(value, bool | int | float | str):
+        return type(value)
+    if isinstance(value, list | tuple):
+        kinds = {_type_of(v) for v in value}
+        return types.GenericAlias(list, (kinds.pop() if len(kinds) == 1 else Any,))
+    if isinstance(value, dict):
+        return dict[str, Any]
+    return Any
+
+
+@functools.cache
+def _settings_contract(cls: type, accepted: frozenset[str]) -> type[BaseModel]:
+    """A pydantic model of a source file's ``[settings]`` table for engine class ``cls``:
+    ``{"settings": {...}}``, each known key of its type (strict: TOML gives native values).
+    Fields go by alias, so that a setting may have any name ("json", "copy"...)."""
+    strict = ConfigDict(strict=True, extra="ignore", frozen=True)
+    kinds = setting_types(cls)
+    fields: dict[str, Any] = {
+        f"setting_{i}": (kinds.get(key, Any), Field(None, alias=key))
+        for i, key in enumerate(sorted(accepted))
+    }
+    table = create_model(f"{cls.__name__}Settings", __config__=strict, **fields)
+    return create_model(f"{cls.__name__}SourceSettings", __config__=strict, settings=(table, ...))

@@ -216,7 +216,8 @@ class Fetcher:
         max_bytes: int,
         retries: int | None = None,
         sink: Path | None = None,
-        **kwargs: object,
+        headers: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One request with politeness and bounded retries; the body is read up to max_bytes."""
         host = httpx.URL(url).netloc.decode()
@@ -226,7 +227,9 @@ class Fetcher:
                 self.throttle.wait(host, self.delay)
                 started, before = time.monotonic(), self.bytes
                 try:
-                    resp = self._request(method, url, max_bytes=max_bytes, sink=sink, **kwargs)
+                    resp = self._request(
+                        method, url, max_bytes=max_bytes, sink=sink, headers=headers, data=data
+                    )
                 except httpx.TransportError as exc:
                     resp, failure = None, f"{type(exc).__name__}: {exc}"
                 finally:
@@ -273,9 +276,16 @@ class Fetcher:
         raise self.error(f"{failure} after {attempt + 1} attempt(s)", url)
 
     def _request(
-        self, method: str, url: str, *, max_bytes: int, sink: Path | None, **kwargs: object
+        self,
+        method: str,
+        url: str,
+        *,
+        max_bytes: int,
+        sink: Path | None,
+        headers: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
     ) -> httpx.Response:
-        with self.client.stream(method, url, **kwargs) as resp:  # type: ignore[arg-type]
+        with self.client.stream(method, url, headers=headers, data=data) as resp:
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise self.error(f"body of {declared} bytes is over the cap of {max_bytes}", url)

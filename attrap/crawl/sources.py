@@ -10,20 +10,56 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import AfterValidator, AnyUrl, BeforeValidator, Field, TypeAdapter, ValidationError
+
+from attrap.contracts import Contract, listed, one_of, validate
 from attrap.errors import ConfigError
 from attrap.resources import data_dir
 
 #: a directory of source and engine files to use instead of the shipped ``scrapers/``
 SCRAPERS_ENV = "ATTRAP_SCRAPERS_DIR"
 
-_KEYS = {
-    "id", "name", "department", "urls", "engine", "hosts", "timezone", "confirmed", "family", "settings",
-}  # fmt: skip
 #: site families (README, "Sources"); attrap.cli.FAMILY_FIXTURES names the fixture of each
 FAMILIES = {"dsfr-cards", "dsfr-select", "dsfr-specific", "prefecture-police", "prefectures-regions", "dims"}
+
+_URL = TypeAdapter(AnyUrl)
+
+
+def _https_url(value: str) -> str:
+    """``value`` itself (as written: it is what is stored and posted) when it is an https:// URL."""
+    try:
+        url = _URL.validate_python(value)
+    except ValidationError:
+        url = None
+    if url is None or url.scheme != "https" or not url.host or not value.startswith("https://"):
+        raise ValueError(f"must be an https:// URL, not {value!r}")
+    return value
+
+
+class SourceFile(Contract):
+    """A ``scrapers/<id>.toml`` file: no other key, each of its type (README, "Adding a
+    prefecture"). Its ``[settings]`` table is the engine's to check
+    (:func:`attrap.crawl.discover.engine_for`)."""
+
+    id: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1)]
+    department: str | None = None
+    urls: Annotated[
+        list[Annotated[str, AfterValidator(_https_url)]], Field(min_length=1), BeforeValidator(listed)
+    ]
+    engine: str = "dsfr"
+    #: hosts the crawl may visit besides those of ``urls``
+    hosts: list[str] = []
+    timezone: str = "Europe/Paris"
+    confirmed: str | None = None
+    family: Annotated[str, one_of(sorted(FAMILIES))] = "dsfr-cards"
+    settings: dict[str, Any] = {}
+
+
+_KEYS = set(SourceFile.model_fields)
 
 
 @dataclass(frozen=True)
@@ -83,30 +119,20 @@ class Source:
 
 
 def parse_source(data: dict[str, Any], origin: str) -> Source:
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise ConfigError(f"{origin}: unknown key(s) {sorted(unknown)}")
-    for key in ("id", "name", "urls"):
-        if key not in data:
-            raise ConfigError(f"{origin}: missing {key!r}")
-    if data.get("family", "dsfr-cards") not in FAMILIES:
-        raise ConfigError(f"{origin}: family must be one of {sorted(FAMILIES)}")
-    urls = data["urls"]
-    if isinstance(urls, str):
-        urls = [urls]
-    if not urls or not all(isinstance(u, str) and u.startswith("https://") for u in urls):
-        raise ConfigError(f"{origin}: urls must be a non-empty list of https:// URLs")
+    """The source a parsed source file describes, checked against :class:`SourceFile`; errors
+    name ``origin`` (``scrapers/<file>.toml``) and the key."""
+    spec = validate(SourceFile, data, origin)
     return Source(
-        id=data["id"],
-        name=data["name"],
-        urls=tuple(urls),
-        department=str(data["department"]) if "department" in data else None,
-        engine=data.get("engine", "dsfr"),
-        extra_hosts=tuple(data.get("hosts", ())),
-        timezone=data.get("timezone", "Europe/Paris"),
-        confirmed=data.get("confirmed"),
-        family=data.get("family", "dsfr-cards"),
-        settings=dict(data.get("settings", {})),
+        id=spec.id,
+        name=spec.name,
+        urls=tuple(spec.urls),
+        department=spec.department,
+        engine=spec.engine,
+        extra_hosts=tuple(spec.hosts),
+        timezone=spec.timezone,
+        confirmed=spec.confirmed,
+        family=spec.family,
+        settings=dict(spec.settings),
     )
 
 
@@ -118,8 +144,8 @@ def load_sources(directory: Path | None = None) -> dict[str, Source]:
     for f in sorted(files, key=lambda f: f.name):
         try:
             data = tomllib.loads(f.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"scrapers/{f.name}: {exc}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"scrapers/{f.name}: not valid TOML: {exc}") from None
         src = parse_source(data, f"scrapers/{f.name}")
         if src.id in sources:
             raise ConfigError(f"scrapers/{f.name}: duplicate source id {src.id!r}")

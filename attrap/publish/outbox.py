@@ -28,6 +28,7 @@ from attrap.publish.mastodon import MastodonChannel, RetryablePublishError
 from attrap.publish.render import render_post
 from attrap.rules.classify import Ruleset
 from attrap.rules.details import assess, load_windows
+from attrap.rules.review import REASONS
 from attrap.store.db import Post, Route, Store, aware, utcnow
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class Publisher:
             c.id for c in ruleset.categories.values() if (c.id in wanted if wanted else c.publish)
         ]
         self.windows = load_windows()
+        #: categories whose doubtful decisions wait for ``attrap review`` (the others: marked)
+        self.review = frozenset(c.id for c in ruleset.categories.values() if c.doubtful == "hold")
         self.channels: dict[str, MastodonChannel] = {}
         #: per channel: the categories it posts, and the sources it posts from (None: all)
         self.channel_routes: list[Route] = []
@@ -109,7 +112,7 @@ class Publisher:
             sources_ok = None
             if m.departments is not None:
                 sources_ok = frozenset(s.id for s in sources.values() if s.department in m.departments)
-            self.channel_routes.append(Route(m.name, tuple(cats), sources_ok))
+            self.channel_routes.append(Route(m.name, tuple(cats), sources_ok, self.review))
 
     @property
     def is_dry_run(self) -> bool:
@@ -119,7 +122,7 @@ class Publisher:
         """Where flagged decrees are posted: every channel, and the dry-run one when nothing
         is sent (no credentials, or ``dry_run``)."""
         if dry_run or self.is_dry_run:
-            return [*self.channel_routes, Route(DRY_RUN, tuple(self.categories))]
+            return [*self.channel_routes, Route(DRY_RUN, tuple(self.categories), review=self.review)]
         return self.channel_routes
 
     def sweep(self, *, stuck_after: timedelta) -> int:
@@ -188,7 +191,7 @@ class Publisher:
         except PublishError as exc:
             self._retry(post.id, post.attempts, exc, report)
             return
-        expired = bool(post.first_sent_at) and utcnow() - aware(post.first_sent_at) > IDEMPOTENCY_WINDOW
+        expired = post.first_sent_at is not None and utcnow() - aware(post.first_sent_at) > IDEMPOTENCY_WINDOW
         # past the key's lifetime the server may have forgotten it: was it published before?
         if expired and self._reconcile(post, channel, link, report):
             return
@@ -255,6 +258,8 @@ class Publisher:
             )
         ]
         category = self.presented.get(alert.category)
+        if alert.doubts and alert.change is None and alert.category not in self.review:
+            alert.flags.append("À vérifier : " + " ; ".join(REASONS.get(r, r) for r in alert.doubts))
         return render_post(alert, max_characters=max_characters, category=category), alert.url
 
     def _retry(self, post_id: int, attempts: int, exc: PublishError, report: PublishReport):

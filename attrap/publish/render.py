@@ -14,12 +14,14 @@ from __future__ import annotations
 import functools
 import os
 import string
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import regex
 
-from attrap.model import Alert, Details
+from attrap.model import Alert, Change, Details
+from attrap.rules.changes import PARTICIPLES
 from attrap.rules.frdates import format_date, format_period
 
 if TYPE_CHECKING:
@@ -59,10 +61,13 @@ def render_post(
     alert: Alert, *, max_characters: int = 500, template: str | None = None, category: Category | None = None
 ) -> str:
     """The post for ``alert``; ``category`` (patterns/categories.toml) gives its heading and
-    hashtags (by default, those of the project's categories file)."""
-    tpl = string.Template(template if template is not None else load_template())
+    hashtags (by default, those of the project's categories file). An alert about a change (an
+    abrogation, a modification of a decree posted before) is told as that change."""
     if category is None:
         category = _categories().get(alert.category)
+    if alert.change is not None:
+        return _render_change(alert, alert.change, max_characters, category)
+    tpl = string.Template(template if template is not None else load_template())
     tags = category.hashtags if category else "#Technopolice"
     if alert.department:
         tags += f" #dep{alert.department}"
@@ -128,3 +133,48 @@ def _who(d: Details) -> str:
     if d.cameras:
         parts.append(f"{d.cameras} caméra{'s' if d.cameras > 1 else ''}")
     return ", ".join(parts)
+
+
+#: how a change opens its post, before the changed decree's category heading
+CHANGE_HEADINGS = {
+    "abrogation": "↩️ Abrogée", "retrait": "↩️ Retirée", "suspension": "⏸️ Suspendue",
+    "modification": "✏️ Modifiée",
+}  # fmt: skip
+
+
+def _cited(title: str, number: str | None, signed_on: date | None) -> str:
+    name = "l'arrêté" + (f" n° {clean(number)}" if number else "")
+    if signed_on:
+        name += f" du {format_date(signed_on)}"
+    return f"{name} « {title} »" if title else name
+
+
+def _render_change(alert: Alert, change: Change, max_characters: int, category: Category | None) -> str:
+    """ "↩️ Abrogée : 🚁 Autorisation de drones", the decree changed and the one changing it, the
+    post that announced the first, the link to the second's page."""
+    tpl = string.Template((Path(__file__).parent / "templates" / "change.txt").read_text(encoding="utf-8"))
+    heading = category.heading if category else f"Autorisation ({alert.category})"
+    tags = (category.hashtags if category else "#Technopolice") + (
+        f" #dep{alert.department}" if alert.department else ""
+    )
+    participle = PARTICIPLES.get(change.kind, change.kind)
+    titles = {"changed": clean(change.title), "by": clean(alert.title)}
+
+    def fill() -> str:
+        changed = _cited(titles["changed"], change.number, change.signed_on)
+        values = {
+            "heading": f"{CHANGE_HEADINGS.get(change.kind, '↩️')} : {heading}",
+            "prefecture": clean(alert.source_name),
+            "changed": changed[0].upper() + changed[1:],
+            "by": f"est {participle} par {_cited(titles['by'], alert.number, alert.signed_on)}.",
+            "original": _line("Publication d'origine : ", change.status_url or ""),
+            "url": alert.url,
+            "hashtags": tags,
+        }
+        return tpl.safe_substitute(values).strip()
+
+    for part in ("by", "changed"):  # the titles give way, the changing one first
+        over = post_length(fill()) - max_characters
+        if over > 0:
+            titles[part] = _shorten(titles[part], max(0, len(titles[part]) - over - 1))
+    return fill()

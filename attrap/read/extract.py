@@ -352,7 +352,7 @@ class _Ocr:
     def __init__(self, path: Path, slots: OcrSlots | None = None):
         self.path = path
         self.slots = slots or OcrSlots(ocr_workers())
-        self._doc = None
+        self._doc: Any = None  # a pypdfium2.PdfDocument (untyped), opened by the first render
 
     def render(self, number: int, deadline: float = math.inf) -> Any:
         import pypdfium2

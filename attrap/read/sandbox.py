@@ -57,7 +57,8 @@ PASSED_ENV = (
 #: what a reading process is reading (a recueil's URL), for its progress lines
 LABEL_ENV = "ATTRAP_READING_LABEL"
 
-_CONTEXT: multiprocessing.context.BaseContext | None = None
+_Context = multiprocessing.context.ForkServerContext | multiprocessing.context.SpawnContext
+_CONTEXT: _Context | None = None
 _CONTEXT_LOCK = threading.Lock()
 
 
@@ -81,14 +82,16 @@ def time_limit() -> TimeLimit | None:
     return _TIME_LIMIT
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> _Context:
     global _CONTEXT
     with _CONTEXT_LOCK:
         if _CONTEXT is None:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            if ctx.get_start_method() == "forkserver":
+            ctx: _Context
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                ctx = multiprocessing.get_context("forkserver")
                 ctx.set_forkserver_preload(["attrap.run.pipeline"])
+            else:
+                ctx = multiprocessing.get_context("spawn")
             _CONTEXT = ctx
         return _CONTEXT
 

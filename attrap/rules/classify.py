@@ -31,10 +31,12 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import regex
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from attrap.contracts import Contract, listed, one_of, validate
 from attrap.errors import ClassifyError, ConfigError
 from attrap.model import ClassifiedDecree, Decree, Match
 from attrap.resources import data_dir
@@ -45,10 +47,8 @@ PATTERN_TIMEOUT = 2.0
 #: at most this many characters of a decree's first page count as its "title" scope
 TITLE_SCOPE_CHARS = 1500
 SCOPES = ("title", "text")
-_RULE_KEYS = {
-    "id", "category", "description", "scope", "any", "all", "exclude", "must_match", "must_not_match",
-}  # fmt: skip
-_CATEGORY_KEYS = {"id", "label", "publish", "description", "heading", "hashtags", "colour"}
+#: what a category does with a doubtful decision (attrap.rules.review): hold it for review, or post it marked
+DOUBTFUL = ("hold", "mark")
 #: data files in patterns/ that hold no rules (legal windows: attrap.rules.details)
 NOT_RULES = {"windows.toml"}
 #: words shorter than this are never repaired: too many real words lie one edit apart
@@ -128,6 +128,8 @@ class Category:
     heading: str = ""
     hashtags: str = "#Technopolice"
     colour: str | None = None
+    #: a doubtful decision (attrap.rules.review) is held for ``attrap review``, or posted marked
+    doubtful: str = "hold"
 
 
 @dataclass
@@ -353,19 +355,70 @@ def _excerpt(text: str, start: int, end: int, around: int = 80) -> str:
 
 # -- loading -----------------------------------------------------------------------------------
 
+#: a non-empty string
+_Name = Annotated[str, Field(min_length=1)]
+#: expressions: a list of strings, or one string alone
+_Expressions = Annotated[list[str], BeforeValidator(listed)]
 
-def _load_toml(path: Path) -> dict[str, Any]:
+
+def _colour(value: str) -> str:
+    if not regex.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"must be #rrggbb, not {value!r}")
+    return value
+
+
+class CategoryEntry(Contract):
+    """One ``[[category]]`` of ``categories.toml`` (schema: patterns/README.md)."""
+
+    id: _Name
+    label: _Name
+    publish: bool = False
+    description: str = ""
+    heading: str = ""
+    hashtags: str = "#Technopolice"
+    colour: Annotated[str, AfterValidator(_colour)] | None = None
+    doubtful: Annotated[str, one_of(DOUBTFUL)] = "hold"
+
+
+class CategoriesFile(Contract):
+    """``categories.toml``: its ``[[category]]`` tables, each a :class:`CategoryEntry`."""
+
+    category: list[dict[str, Any]] = []
+
+
+class RuleEntry(Contract):
+    """One ``[[rule]]`` of a rule file (schema: patterns/README.md)."""
+
+    id: _Name
+    category: _Name
+    description: str = ""
+    scope: Annotated[str, one_of(SCOPES)] = "text"
+    any: Annotated[_Expressions, Field(min_length=1)]
+    all: _Expressions = []
+    exclude: _Expressions = []
+    must_match: list[str] = []
+    must_not_match: list[str] = []
+
+
+class RulesFile(Contract):
+    """A rule file (``patterns/*.toml`` but categories.toml and NOT_RULES): its ``[[rule]]``
+    tables, each a :class:`RuleEntry`."""
+
+    rule: list[dict[str, Any]] = []
+
+
+_RULE_KEYS = set(RuleEntry.model_fields)
+_CATEGORY_KEYS = set(CategoryEntry.model_fields)
+
+
+def _load_toml(path: Path, label: str) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
 
 
-def _compile_all(exprs: Any, origin: str, rule_id: str, key: str) -> list[regex.Pattern[str]]:
-    if isinstance(exprs, str):
-        exprs = [exprs]
-    if not isinstance(exprs, list) or not all(isinstance(e, str) for e in exprs):
-        raise ConfigError(f"{origin}: rule {rule_id!r}: {key!r} must be a list of strings")
+def _compile_all(exprs: list[str], origin: str, rule_id: str, key: str) -> list[regex.Pattern[str]]:
     out = []
     for expr in exprs:
         try:
@@ -375,71 +428,75 @@ def _compile_all(exprs: Any, origin: str, rule_id: str, key: str) -> list[regex.
     return out
 
 
-def load_rules(directory: Path | None = None) -> Ruleset:
-    """Categories and rules from ``directory`` (default: ``patterns/``, env ATTRAP_PATTERNS_DIR)."""
-    directory = Path(directory) if directory else data_dir("patterns", "ATTRAP_PATTERNS_DIR")
+def load_categories(directory: Path, label: str | None = None) -> dict[str, Category]:
+    """The categories of ``directory``'s categories.toml, checked against :class:`CategoryEntry`;
+    errors name the file (``label``, default ``<directory's name>/categories.toml``), the
+    category and the key."""
     cat_file = directory / "categories.toml"
     if not cat_file.is_file():
         raise ConfigError(f"{cat_file}: missing (the categories file)")
+    label = label or f"{directory.name}/categories.toml"
     categories: dict[str, Category] = {}
-    for item in _load_toml(cat_file).get("category", []):
-        unknown = set(item) - _CATEGORY_KEYS
-        if unknown or "id" not in item or "label" not in item:
-            raise ConfigError(
-                f"categories.toml: category {item.get('id')!r}: needs id and label, got {sorted(item)}"
-            )
-        colour = item.get("colour")
-        if colour is not None and not regex.fullmatch(r"#[0-9a-fA-F]{6}", str(colour)):
-            raise ConfigError(
-                f"categories.toml: category {item['id']!r}: colour must be #rrggbb, got {colour!r}"
-            )
-        categories[item["id"]] = Category(
-            item["id"],
-            item["label"],
-            bool(item.get("publish", False)),
-            item.get("description", ""),
-            heading=item.get("heading") or f"Autorisation ({item['label']})",
-            hashtags=item.get("hashtags", "#Technopolice"),
-            colour=colour,
+    for i, item in enumerate(validate(CategoriesFile, _load_toml(cat_file, label), label).category, 1):
+        given = item.get("id")
+        where = f"{label}: category {given if isinstance(given, str) and given else f'#{i}'!r}"
+        entry = validate(CategoryEntry, item, where)
+        if entry.id in categories:
+            raise ConfigError(f"{where}: duplicate id")
+        categories[entry.id] = Category(
+            entry.id,
+            entry.label,
+            entry.publish,
+            entry.description,
+            heading=entry.heading or f"Autorisation ({entry.label})",
+            hashtags=entry.hashtags,
+            colour=entry.colour,
+            doubtful=entry.doubtful,
         )
+    return categories
+
+
+def load_rules(directory: Path | None = None) -> Ruleset:
+    """Categories and rules from ``directory`` (default: ``patterns/``, env ATTRAP_PATTERNS_DIR),
+    each file checked against its model (:class:`CategoriesFile`, :class:`RulesFile`); errors
+    name the file as ``<directory's name>/<file>`` ("patterns/avs.toml"), the rule and the key."""
+    directory = Path(directory) if directory else data_dir("patterns", "ATTRAP_PATTERNS_DIR")
+    cat_file = directory / "categories.toml"
+    categories = load_categories(directory)
     rules: list[Rule] = []
     texts: list[str] = []
     examples: dict[str, dict[str, Any]] = {}
     for path in sorted(directory.glob("*.toml")):
         if path == cat_file or path.name in NOT_RULES:
             continue
-        origin = path.name
-        for data in _load_toml(path).get("rule", []):
-            rule_id = data.get("id")
-            if not rule_id:
+        origin = f"{directory.name}/{path.name}"
+        for data in validate(RulesFile, _load_toml(path, origin), origin).rule:
+            if data.get("id") in (None, ""):
                 raise ConfigError(f"{origin}: a rule has no id")
-            if unknown := set(data) - _RULE_KEYS:
-                raise ConfigError(f"{origin}: rule {rule_id!r}: unknown key(s) {sorted(unknown)}")
+            entry = validate(RuleEntry, data, f"{origin}: rule {data['id']!r}")
+            rule_id = entry.id
             if rule_id in examples:
                 raise ConfigError(f"{origin}: rule {rule_id!r}: duplicate id")
-            if data.get("category") not in categories:
-                raise ConfigError(f"{origin}: rule {rule_id!r}: unknown category {data.get('category')!r}")
-            scope = data.get("scope", "text")
-            if scope not in SCOPES:
-                raise ConfigError(f"{origin}: rule {rule_id!r}: scope must be one of {SCOPES}")
-            if not data.get("any"):
-                raise ConfigError(f"{origin}: rule {rule_id!r}: 'any' is required")
+            if entry.category not in categories:
+                raise ConfigError(
+                    f"{origin}: rule {rule_id!r}: unknown category {entry.category!r} "
+                    f"(known: {', '.join(categories)})"
+                )
             rules.append(
                 Rule(
                     id=rule_id,
-                    category=data["category"],
-                    description=data.get("description", ""),
-                    scope=scope,
-                    any=_compile_all(data["any"], origin, rule_id, "any"),
-                    all=_compile_all(data.get("all", []), origin, rule_id, "all"),
-                    exclude=_compile_all(data.get("exclude", []), origin, rule_id, "exclude"),
+                    category=entry.category,
+                    description=entry.description,
+                    scope=entry.scope,
+                    any=_compile_all(entry.any, origin, rule_id, "any"),
+                    all=_compile_all(entry.all, origin, rule_id, "all"),
+                    exclude=_compile_all(entry.exclude, origin, rule_id, "exclude"),
                     origin=origin,
                 )
             )
             for key in ("any", "all", "exclude", "must_match", "must_not_match"):
-                value = data.get(key, [])
-                texts.extend([value] if isinstance(value, str) else value)
-            examples[rule_id] = data
+                texts.extend(getattr(entry, key))
+            examples[rule_id] = entry.model_dump()
     expressions = [p.pattern for r in rules for p in (*r.any, *r.all, *r.exclude)]
     vocabulary = Vocabulary.from_texts([t for t in texts if not t.startswith("re:")], expressions)
     ruleset = Ruleset(categories, rules, vocabulary)

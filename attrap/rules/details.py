@@ -20,10 +20,13 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import regex
+from pydantic import Field, model_validator
 
+from attrap.contracts import Contract, one_of, validate
 from attrap.errors import ConfigError
 from attrap.model import Decree, Details
 from attrap.resources import data_dir
@@ -219,8 +222,8 @@ def extract_details(decree: Decree) -> Details:
         details.start, details.end = _period("\n".join(lines))
     seen: set[str] = set()
     for pattern in _PLACES:
-        for m in pattern.finditer(folded, timeout=1.0):
-            place = _clean(original, m, "p")
+        for found in pattern.finditer(folded, timeout=1.0):
+            place = _clean(original, found, "p")
             key = normalize_for_matching(place)
             if place and key not in seen and not key.startswith(("l'article", "la loi")):
                 seen.add(key)
@@ -273,35 +276,49 @@ class Window:
     note: str = ""
 
 
+class WindowEntry(Contract):
+    """One ``[[window]]`` of ``windows.toml`` (schema: patterns/README.md)."""
+
+    category: Annotated[str, Field(min_length=1)]
+    start: date
+    end: date
+    law: Annotated[str, Field(min_length=1)]
+    status: Annotated[str, one_of(WINDOW_STATUSES)] = "in_force"
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _in_order(self) -> WindowEntry:
+        if self.end < self.start:
+            raise ValueError(f"ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class WindowsFile(Contract):
+    """``windows.toml``: its ``[[window]]`` tables, each a :class:`WindowEntry`."""
+
+    window: list[dict[str, Any]] = []
+
+
 def load_windows(directory: Path | None = None) -> list[Window]:
-    path = (Path(directory) if directory else data_dir("patterns", "ATTRAP_PATTERNS_DIR")) / "windows.toml"
+    """The legal windows of ``directory``'s windows.toml (default: ``patterns/``, env
+    ATTRAP_PATTERNS_DIR), checked against :class:`WindowEntry`; none without the file. Errors
+    name the file as ``<directory's name>/windows.toml``, the window and the key."""
+    folder = Path(directory) if directory else data_dir("patterns", "ATTRAP_PATTERNS_DIR")
+    path, label = folder / "windows.toml", f"{folder.name}/windows.toml"
     if not path.is_file():
         return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
     windows = []
-    for item in data.get("window", []):
-        try:
-            windows.append(
-                Window(
-                    category=item["category"],
-                    start=item["start"],
-                    end=item["end"],
-                    law=item["law"],
-                    status=item.get("status", "in_force"),
-                    note=item.get("note", ""),
-                )
-            )
-        except KeyError as exc:
-            raise ConfigError(f"{path.name}: a window lacks {exc.args[0]!r}") from None
-        if windows[-1].status not in WINDOW_STATUSES:
-            raise ConfigError(f"{path.name}: window {item['law']!r}: status must be one of {WINDOW_STATUSES}")
-        if not isinstance(item["start"], date) or not isinstance(item["end"], date):
-            raise ConfigError(
-                f"{path.name}: window {item['law']!r}: start and end must be dates (YYYY-MM-DD)"
-            )
+    for i, item in enumerate(validate(WindowsFile, data, label).window, start=1):
+        for key, f in WindowEntry.model_fields.items():
+            if f.is_required() and key not in item:
+                raise ConfigError(f"{label}: a window lacks {key!r}")
+        law = item["law"]
+        entry = validate(WindowEntry, item, f"{label}: window {law if isinstance(law, str) else f'#{i}'!r}")
+        windows.append(Window(entry.category, entry.start, entry.end, entry.law, entry.status, entry.note))
     return windows
 
 

@@ -28,8 +28,10 @@ from attrap.model import ClassifiedDecree, Decree
 from attrap.publish.outbox import Publisher, PublishReport
 from attrap.read import extract, sandbox, split
 from attrap.read.sandbox import ReaderPool
+from attrap.rules.changes import find_citations
 from attrap.rules.classify import Ruleset, load_rules
 from attrap.rules.details import extract_details
+from attrap.rules.review import doubts
 from attrap.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -285,8 +287,13 @@ class Attrap:
         settings = self.settings
 
         def read() -> ReadDocument:
-            kw = {"timeout": settings.read_timeout, "memory_mb": settings.read_memory_mb}
-            return sandbox.run(read_decrees, download.path, label=url, **kw)
+            return sandbox.run(
+                read_decrees,
+                download.path,
+                label=url,
+                timeout=settings.read_timeout,
+                memory_mb=settings.read_memory_mb,
+            )
 
         self._save(read, recueil_id, url, download, source, report, hold_posts, dry_run)
         return report
@@ -510,8 +517,9 @@ def read_and_classify(
 ) -> list[ClassifiedDecree]:
     """Extract, split and classify one local PDF or text file, read in a bounded child process
     (time limit: ``settings.read_timeout``, ATTRAP_READ_TIMEOUT; without settings, its default)."""
-    kw = {"timeout": settings.read_timeout, "memory_mb": settings.read_memory_mb} if settings else {}
-    doc = sandbox.run(read_decrees, Path(path), label=str(path), **kw)
+    timeout = settings.read_timeout if settings else sandbox.DEFAULT_TIMEOUT
+    memory_mb = settings.read_memory_mb if settings else sandbox.DEFAULT_MEMORY_MB
+    doc = sandbox.run(read_decrees, Path(path), label=str(path), timeout=timeout, memory_mb=memory_mb)
     return classify_all(doc.decrees, ruleset)
 
 
@@ -539,6 +547,7 @@ def classify_all(decrees: Sequence[Decree], ruleset: Ruleset) -> list[Classified
     A decree its pages cannot decide (:func:`undecided`) is classified by its sommaire entry's
     title instead, when the recueil has one: flagged so, it is marked ``from_sommaire``."""
     out = []
+    scopes = {rule.id: rule.scope for rule in ruleset.rules}
     for decree in decrees:
         cd = ruleset.classify(decree)
         if decree.sommaire_title and undecided(decree):
@@ -551,5 +560,7 @@ def classify_all(decrees: Sequence[Decree], ruleset: Ruleset) -> list[Classified
                     cd = ClassifiedDecree(decree, by_title.categories, by_title.matches, from_sommaire=True)
         if cd.categories:
             cd.details = extract_details(decree)
+            cd.doubts = doubts(cd, scopes)
+            cd.citations = find_citations(decree.title, decree.text)
         out.append(cd)
     return out

@@ -64,21 +64,23 @@ def conninfo(database_url: str) -> str:
 
 
 _APP: App | None = None
+#: the connection string _APP's connector was made for
+_APP_CONNINFO: str | None = None
 
 
 def get_app(settings: Settings) -> App:
     """This process's procrastinate app: one per process (its tasks are bound to it), on the
     settings' database (a process that changes databases, such as a benchmark, moves it)."""
-    global _APP
+    global _APP, _APP_CONNINFO
     info = conninfo(settings.database_url)
     if _APP is None:
         _APP = App(connector=PsycopgConnector(conninfo=info))
         _APP.add_tasks_from(tasks, namespace="attrap")
-        _APP.conninfo = info  # type: ignore[attr-defined]
-    elif _APP.conninfo != info:  # type: ignore[attr-defined]
+        _APP_CONNINFO = info
+    elif _APP_CONNINFO != info:
         connector = PsycopgConnector(conninfo=info)  # as App.replace_connector does, for good
         _APP.connector = _APP.job_manager.connector = connector
-        _APP.conninfo = info  # type: ignore[attr-defined]
+        _APP_CONNINFO = info
     return _APP
 
 
@@ -136,11 +138,18 @@ def crawl(
     source = _source(source_id, base_url)
 
     def defer_read(recueil_id: int, url: str, dl: Download) -> None:
-        args = {"source_id": source_id, "recueil_id": recueil_id, "url": url, "path": str(dl.path)}
-        args |= {"sha256": dl.sha256, "size": dl.size, "base_url": base_url, "hold_posts": hold_posts}
         key = f"recueil:{recueil_id}"
         try:
-            read.configure(lock=key, queueing_lock=key).defer(**args)
+            read.configure(lock=key, queueing_lock=key).defer(
+                source_id=source_id,
+                recueil_id=recueil_id,
+                url=url,
+                path=str(dl.path),
+                sha256=dl.sha256,
+                size=dl.size,
+                base_url=base_url,
+                hold_posts=hold_posts,
+            )
         except AlreadyEnqueued:  # already waiting for a worker
             pass
         _attrap().store.set_recueil_status(recueil_id, "queued")

@@ -1,7 +1,10 @@
 """The output formats of the flagged decrees: JSON, CSV and Atom, in one registry.
 
 ``attrap export --format`` and the web's ``/export.<name>`` both serve :data:`FORMATS`; adding a
-format here adds it to both. Text in decrees comes from PDFs and is untrusted: the Atom feed is
+format here adds it to both. Each writes the decrees' one model,
+:class:`attrap.store.read.DecreeRecord`: the JSON is its ``model_dump(mode="json")`` (what the
+API answers), the CSV flattens that, the Atom feed reads its typed fields. Text in decrees comes
+from PDFs and is untrusted: the Atom feed is
 built with :mod:`xml.etree.ElementTree` (characters XML cannot hold are dropped), and CSV cells
 that a spreadsheet would run as a formula are prefixed with a quote.
 """
@@ -14,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -22,8 +25,9 @@ import regex
 
 from attrap import __version__
 from attrap.config import PROJECT_URL
+from attrap.rules.changes import PARTICIPLES
 from attrap.rules.frdates import format_date, format_period
-from attrap.store.read import BadParameter, Catalog, Filter
+from attrap.store.read import BadParameter, Catalog, DecreeChange, DecreeRecord, Filter
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -36,13 +40,15 @@ CSV_COLUMNS = (
     "id", "uid", "source_id", "prefecture", "department", "categories", "title", "number", "signed_on",
     "link", "first_page", "last_page", "recueil_url", "recueil_title", "published", "first_seen_at",
     "pdf_created_at", "places", "event", "start", "end", "service", "cameras", "aircraft",
-    "legal_basis", "flags",
+    "legal_basis", "flags", "hours_signature_to_publication", "hours_start_to_publication",
+    "hours_publication_to_first_seen", "hours_start_to_first_seen", "published_after_start",
+    "changes", "changed_by", "court", "doubts",
 )  # fmt: skip
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def to_json(records: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(list(records), ensure_ascii=False, indent=2) + "\n"
+def to_json(records: Sequence[DecreeRecord]) -> str:
+    return json.dumps([r.model_dump(mode="json") for r in records], ensure_ascii=False, indent=2) + "\n"
 
 
 def _cell(value: Any) -> str:
@@ -54,13 +60,47 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_row(r: dict[str, Any]) -> list[str]:
-    """One record as CSV cells, in the order of CSV_COLUMNS."""
-    flat = {**r, **r["details"], "flags": [f["text"] for f in r["flags"]]}
+def _change(c: DecreeChange) -> str:
+    """ "abrogation 13-2026-10-16-00010 2026-10-16": the kind, the other decree's number and date."""
+    return " ".join(x for x in (c.kind, c.number or "", str(c.signed_on or "")) if x)
+
+
+def _cited(c: DecreeChange) -> str:
+    name = "l'arrêté" + (f" n° {c.number}" if c.number else "")
+    return name + (f" du {format_date(c.signed_on)}" if c.signed_on else "")
+
+
+#: how the feeds and pages say a court's decision
+COURT = {
+    "court-suspended": "Suspendu par le juge",
+    "court-annulled": "Annulé par le juge",
+    "court-rejected": "Recours rejeté par le juge",
+}
+
+
+def life_lines(r: DecreeRecord) -> list[str]:
+    """ "Abrogé par l'arrêté n° … du …", "Modifie l'arrêté n° …", court decisions: one a line."""
+    lines = [f"{PARTICIPLES.get(c.kind, c.kind).capitalize()} par {_cited(c)}" for c in r.changed_by]
+    lines += [f"{c.kind.capitalize()} de {_cited(c)}" for c in r.changes]
+    for c in r.court:
+        when = f" le {format_date(c.decided_on)}" if c.decided_on else ""
+        lines.append(f"{COURT.get(c.kind, c.kind)}{when}" + (f" ({c.note})" if c.note else ""))
+    return lines
+
+
+def csv_row(r: DecreeRecord) -> list[str]:
+    """One record as CSV cells, in the order of CSV_COLUMNS (the JSON's values, flattened)."""
+    data = r.model_dump(mode="json")
+    # the lateness's figures only: its "published" (a moment) is not the recueil's day
+    figures = {k: v for k, v in data["lateness"].items() if k.startswith(("hours_", "published_after"))}
+    flat = {**data, **data["details"], **figures, "flags": [f["text"] for f in data["flags"]]}
+    flat["changes"] = [_change(c) for c in r.changes]
+    flat["changed_by"] = [_change(c) for c in r.changed_by]
+    flat["court"] = [" ".join(filter(None, (c.kind, str(c.decided_on or ""), c.url))) for c in r.court]
     return [_cell(flat[c]) for c in CSV_COLUMNS]
 
 
-def to_csv(records: Iterable[dict[str, Any]]) -> str:
+def to_csv(records: Iterable[DecreeRecord]) -> str:
     """One row per decree after a header row; lists joined with " ; "."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -81,47 +121,46 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return el
 
 
-def _atom_time(value: str | None) -> str:
-    when = datetime.fromisoformat(value) if value else _EPOCH
+def _atom_time(value: datetime | None) -> str:
+    when = value or _EPOCH
     return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def summary(r: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+def summary(r: DecreeRecord, labels: dict[str, str] | None = None) -> str:
     """Where, when, who, in French, one fact a line."""
     labels = labels or {}
-    d = r["details"]
-    start = datetime.fromisoformat(d["start"]) if d["start"] else None
-    end = datetime.fromisoformat(d["end"]) if d["end"] else None
-    where = " ; ".join(d["places"])
-    if d["event"]:
-        where = f"{where} — {d['event']}" if where else d["event"]
-    who = d["service"] or ""
+    d = r.details
+    where = " ; ".join(d.places)
+    if d.event:
+        where = f"{where} — {d.event}" if where else d.event
+    who = d.service or ""
     counts = []
-    if d["aircraft"]:
-        counts.append(f"{d['aircraft']} aéronef{'s' if d['aircraft'] > 1 else ''}")
-    if d["cameras"]:
-        counts.append(f"{d['cameras']} caméra{'s' if d['cameras'] > 1 else ''}")
+    if d.aircraft:
+        counts.append(f"{d.aircraft} aéronef{'s' if d.aircraft > 1 else ''}")
+    if d.cameras:
+        counts.append(f"{d.cameras} caméra{'s' if d.cameras > 1 else ''}")
     who = ", ".join(p for p in [who, *counts] if p)
-    prefecture = r["prefecture"] + (f" ({r['department']})" if r["department"] else "")
-    cats = ", ".join(labels.get(c, c) for c in r["categories"])
-    signed = f"signé le {format_date(date.fromisoformat(r['signed_on']))}" if r["signed_on"] else ""
+    prefecture = r.prefecture + (f" ({r.department})" if r.department else "")
+    cats = ", ".join(labels.get(c, c) for c in r.categories)
+    signed = f"signé le {format_date(r.signed_on)}" if r.signed_on else ""
     lines = [
         f"{prefecture} — {cats}",
         f"Où : {where}" if where else "Où : non précisé dans l'arrêté",
-        f"Quand : {format_period(start, end)}" if start else "Quand : non précisé dans l'arrêté",
+        f"Quand : {format_period(d.start, d.end)}" if d.start else "Quand : non précisé dans l'arrêté",
         f"Qui : {who}" if who else "Qui : non précisé dans l'arrêté",
-        " ".join(p for p in [f"Arrêté n° {r['number']}" if r["number"] else "Arrêté", signed] if p),
+        " ".join(p for p in [f"Arrêté n° {r.number}" if r.number else "Arrêté", signed] if p),
     ]
-    if d["legal_basis"]:
-        lines.append("Base légale : " + " ; ".join(d["legal_basis"]))
-    lines += [f"⚠️ {f['text']}" for f in r["flags"]]
-    if r["published"]:
-        lines.append(f"Recueil publié le {format_date(date.fromisoformat(r['published']))}")
+    if d.legal_basis:
+        lines.append("Base légale : " + " ; ".join(d.legal_basis))
+    lines += [f"⚠️ {f.text}" for f in r.flags]
+    lines += life_lines(r)
+    if r.published:
+        lines.append(f"Recueil publié le {format_date(r.published)}")
     return "\n".join(lines)
 
 
 def to_atom(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[DecreeRecord],
     *,
     title: str = "attrap — arrêtés signalés",
     feed_id: str | None = None,
@@ -133,8 +172,7 @@ def to_atom(
     feed = ET.Element("feed", {"xmlns": ATOM_NS, _XML_LANG: "fr"})
     _sub(feed, "id", feed_id or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, PROJECT_URL + '#' + title)}")
     _sub(feed, "title", title, type="text")
-    times = [r["first_seen_at"] for r in records if r["first_seen_at"]]
-    _sub(feed, "updated", _atom_time(max(times, key=datetime.fromisoformat) if times else None))
+    _sub(feed, "updated", _atom_time(max((r.first_seen_at for r in records), default=None)))
     author = _sub(feed, "author")
     _sub(author, "name", "attrap")
     _sub(author, "uri", PROJECT_URL)
@@ -143,19 +181,24 @@ def to_atom(
         _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     for r in records:
         entry = _sub(feed, "entry")
-        _sub(entry, "id", r["uid"])
-        _sub(entry, "title", r["title"] or f"Arrêté {r['number'] or ''}".strip(), type="text")
-        _sub(entry, "link", rel="alternate", type="application/pdf", href=r["link"])
-        _sub(entry, "updated", _atom_time(r["first_seen_at"]))
+        _sub(entry, "id", r.uid)
+        _sub(entry, "title", r.title or f"Arrêté {r.number or ''}".strip(), type="text")
+        _sub(entry, "link", rel="alternate", type="application/pdf", href=r.link)
+        related = [(ch, PARTICIPLES.get(ch.kind, ch.kind) + " par") for ch in r.changed_by]
+        for other, said in related + [(ch, ch.kind) for ch in r.changes]:
+            if other.link:  # the other decree's page of its PDF
+                title = f"{said} {_cited(other)}"
+                _sub(entry, "link", rel="related", type="application/pdf", href=other.link, title=title)
+        _sub(entry, "updated", _atom_time(r.first_seen_at))
         entry_author = _sub(entry, "author")
-        _sub(entry_author, "name", r["prefecture"])
-        for c in r["categories"]:
+        _sub(entry_author, "name", r.prefecture)
+        for c in r.categories:
             _sub(entry, "category", term=c, label=(labels or {}).get(c, c))
         _sub(entry, "summary", summary(r, labels), type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def _atom(catalog: Catalog, records: list[dict[str, Any]], f: Filter) -> bytes:
+def _atom(catalog: Catalog, records: list[DecreeRecord], f: Filter) -> bytes:
     parts = [catalog.categories.get(f.category, f.category) if f.category else "arrêtés signalés"]
     if f.department:
         parts.append(f"département {f.department}")
@@ -172,7 +215,7 @@ class Format:
     name: str
     media_type: str
     description: str
-    render: Callable[[Catalog, list[dict[str, Any]], Filter], bytes]
+    render: Callable[[Catalog, list[DecreeRecord], Filter], bytes]
 
     @property
     def filename(self) -> str:

@@ -14,7 +14,10 @@ Pages (GET or HEAD; no JavaScript, nothing loaded from another host, readable on
 
 Templates are Jinja2 with autoescaping: text read from PDFs (titles, excerpts, places, errors)
 is always escaped, and links taken from the store are only made links when they are http(s).
-A bad query parameter is a 400 page naming it.
+A decree reaches a template as its record's JSON (``DecreeRecord.model_dump(mode="json")``, what
+the API answers). The routes and their query parameters are declared in :mod:`attrap.serve.api`
+(FastAPI), which calls :class:`WebUI` with the values checked; a bad query parameter is a 400
+page naming it, in the French words of :func:`bad_value` and the checks here.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -34,13 +37,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from attrap import __version__
 from attrap.config import PROJECT_URL
+from attrap.crawl.sources import Source
+from attrap.model import Details
 from attrap.rules.classify import load_rules
-from attrap.rules.frdates import format_date, format_period, iso_day
+from attrap.rules.frdates import format_date, format_period
+from attrap.rules.lateness import LatenessSummary, lateness, summarise
+from attrap.rules.review import REASONS
 from attrap.run.health import STATES
-from attrap.serve import charts, departements
+from attrap.serve import carte, charts, departements
+from attrap.serve.formats import COURT
 from attrap.serve.highlight import mark, query_spans, query_terms, rule_spans
 from attrap.store.db import SourceStatus, Store, parse_query
-from attrap.store.read import BadParameter, Catalog, Filter
+from attrap.store.read import BadParameter, Catalog, DecreeRecord, Filter
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -53,22 +61,22 @@ MAX_PAGE = 5000
 MAX_QUERY = 200
 #: seconds the charts' counts are kept (they read every flagged decree)
 STATS_TTL = 60.0
-HOME_PARAMS = ("q", "category", "department", "source", "since", "until", "page")
-DECREE_PARAMS = ("q",)
-STATS_PARAMS = ("category", "department")
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 PARIS = ZoneInfo("Europe/Paris")
-_INT = re.compile(r"[0-9]{1,9}")
 _SOURCE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_PAGES = {"/statistiques": "stats", "/etat": "sources"}
-_DECREE = re.compile(r"/decret/([^/]+)")
-_SOURCE = re.compile(r"/etat/([^/]+)")
-_STATIC = re.compile(r"/static/([a-z0-9-]+\.(?:css|svg))")
+_STATIC_NAME = re.compile(r"[a-z0-9-]+\.(?:css|svg)")
+#: what each filter chooses, in the messages about an unknown value
+WHAT = {"category": "catégorie", "department": "département", "source": "source"}
 OUTCOMES = {"ok": "réussi", "degraded": "partiel", "error": "échec", "running": "en cours"}
 POST_STATUSES = {
     "queued": "en attente", "sending": "en cours d'envoi", "posted": "publié", "failed": "échec définitif",
-    "held": "retenu (non publié)",
+    "held": "retenu (non publié)", "review": "en attente de vérification",
+    "rejected": "écarté à la vérification",
 }  # fmt: skip
+#: a decree's life, as its page says it (attrap.rules.changes kinds; attrap annotate decisions)
+CHANGED_BY = {"abrogation": "Abrogé par", "retrait": "Retiré par", "suspension": "Suspendu par",
+              "modification": "Modifié par"}  # fmt: skip
+CHANGES = {"abrogation": "Abroge", "retrait": "Retire", "suspension": "Suspend", "modification": "Modifie"}
 
 HTML = "text/html; charset=utf-8"
 
@@ -79,9 +87,6 @@ class Page:
     content_type: str = HTML
 
 
-Handler = Callable[[dict[str, Any], dict[str, str]], Page]
-
-
 class PageError(Exception):
     """An answer other than 200 for a page: 404 and the like, with a message in French."""
 
@@ -90,46 +95,52 @@ class PageError(Exception):
         self.status, self.message = status, message
 
 
-# -- parameters -------------------------------------------------------------------------------
-def only(params: dict[str, str], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        known = ", ".join(allowed) or "aucun"
-        raise BadParameter(unknown[0], f"paramètre inconnu (paramètres reconnus : {known})")
+# -- parameters: the French words for what the declarations in attrap.serve.api refuse --------
+def unknown_param(allowed: Collection[str]) -> str:
+    return f"paramètre inconnu (paramètres reconnus : {', '.join(allowed) or 'aucun'})"
 
 
-def choice(params: dict[str, str], name: str, allowed: Any, what: str) -> str | None:
-    value = params.get(name, "").strip()
+REPEATED = "paramètre donné plusieurs fois"
+
+
+class SourceRow(TypedDict):
+    """A row of the sources page."""
+
+    source: Source
+    status: SourceStatus | None
+    state: str
+    #: the newest date a recueil of the source was published
+    newest: date | None
+
+
+def bad_value(param: str, value: Any) -> str:
+    """Why ``value`` of the query or path parameter ``param`` is refused, in French."""
+    shown = _short(str(value))
+    if param == "page":
+        return f"numéro de page attendu, entre 1 et {MAX_PAGE}, reçu « {shown} »"
+    if param in ("since", "until"):
+        return f"date attendue au format AAAA-MM-JJ, reçu « {shown} »"
+    if param == "id":
+        return f"numéro d'arrêté attendu (un entier), reçu « {shown} »"
+    if param in WHAT:
+        return f"{WHAT[param]} inconnu(e) : « {shown} »"
+    return f"valeur incorrecte : « {shown} »"
+
+
+def known(param: str, value: str | None, allowed: Collection[str]) -> str | None:
+    """``value`` when it is one of ``allowed`` (a département in capitals), None when blank."""
+    value = (value or "").strip()
     if not value:
         return None
-    if name == "department":
+    if param == "department":
         value = value.upper()
     if value not in allowed:
-        raise BadParameter(name, f"{what} inconnu(e) : « {_short(value)} »")
+        raise BadParameter(param, bad_value(param, value))
     return value
 
 
-def day(params: dict[str, str], name: str) -> date | None:
-    value = params.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return iso_day(value)
-    except ValueError:
-        raise BadParameter(name, f"date attendue au format AAAA-MM-JJ, reçu « {_short(value)} »") from None
-
-
-def page_number(params: dict[str, str]) -> int:
-    value = params.get("page", "").strip()
-    if not value:
-        return 1
-    if not _INT.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
-        raise BadParameter("page", f"numéro de page attendu, entre 1 et {MAX_PAGE}, reçu « {_short(value)} »")
-    return int(value)
-
-
-def search_query(params: dict[str, str]) -> str | None:
-    value = " ".join(params.get("q", "").split())
+def search_query(value: str | None) -> str | None:
+    value = " ".join((value or "").split())
     if not value:
         return None
     if len(value) > MAX_QUERY:
@@ -193,6 +204,16 @@ def period(details: dict[str, Any]) -> str:
     return format_period(start, end if isinstance(end, datetime) else None)
 
 
+def hours(value: float | None) -> str:
+    """ "5 h", "3 jours (72 h)", "inconnu": a delay in hours as the pages say it."""
+    if value is None:
+        return "inconnu"
+    h = round(value)
+    if abs(h) < 48:
+        return f"{h} h"
+    return f"{round(h / 24)} jours ({h} h)"
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n <= 1 else many or one + 's'}"
 
@@ -237,6 +258,7 @@ class WebUI:
             http_url=http_url,
             period=period,
             upfirst=lambda s: s[:1].upper() + s[1:],
+            hours=hours,
             dep=departements.label,
             category=lambda c: catalog.categories.get(c, c),
         )
@@ -247,22 +269,12 @@ class WebUI:
             plural=plural,
             outcomes=OUTCOMES,
             post_statuses=POST_STATUSES,
+            changed_by=CHANGED_BY,
+            changes=CHANGES,
+            court=COURT,
+            reasons=REASONS,
         )
         self.env = env
-
-    # -- routing --------------------------------------------------------------------------------
-    def route(self, path: str) -> Handler | None:
-        """The page at ``path``, or None when it is not one of the interface's (``/`` is routed by
-        :mod:`attrap.serve.api`, which serves the JSON index there to clients that do not ask for HTML)."""
-        if path in _PAGES:
-            return getattr(self, _PAGES[path])
-        if m := _DECREE.fullmatch(path):
-            return lambda env, params: self.decree(m[1], params)
-        if m := _SOURCE.fullmatch(path):
-            return lambda env, params: self.source(m[1], params)
-        if m := _STATIC.fullmatch(path):
-            return lambda env, params: self.static(m[1], params)
-        return None
 
     def render(self, template: str, **context: Any) -> Page:
         return Page(self.env.get_template(template).render(**context).encode("utf-8"))
@@ -279,19 +291,29 @@ class WebUI:
         )
 
     # -- pages ----------------------------------------------------------------------------------
-    def home(self, environ: dict[str, Any], params: dict[str, str]) -> Page:
-        only(params, HOME_PARAMS)
+    def home(
+        self,
+        *,
+        q: str | None = None,
+        category: str | None = None,
+        department: str | None = None,
+        source: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        page: int = 1,
+    ) -> Page:
+        """The flagged decrees the filters select, one page of them (``page`` from 1)."""
+        query = search_query(q)
         form = {
-            "q": search_query(params),
-            "category": choice(params, "category", self.catalog.categories, "catégorie"),
-            "department": choice(params, "department", self.catalog.departments, "département"),
-            "source": choice(params, "source", self.catalog.sources, "source"),
-            "since": day(params, "since"),
-            "until": day(params, "until"),
+            "q": query,
+            "category": known("category", category, self.catalog.categories),
+            "department": known("department", department, self.catalog.departments),
+            "source": known("source", source, self.catalog.sources),
+            "since": since,
+            "until": until,
         }
-        if form["since"] and form["until"] and form["until"] < form["since"]:
+        if since and until and until < since:
             raise BadParameter("until", "la date de fin précède la date de début")
-        page = page_number(params)
         total, records = self._listing(form, page)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         kept = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in form.items() if v}
@@ -309,10 +331,15 @@ class WebUI:
             first=(page - 1) * PAGE_SIZE + 1,
             last=min(total, page * PAGE_SIZE),
         )
-        terms = query_terms(form["q"])
-        for r in records:
-            r["title_html"] = mark(r["title"] or "Arrêté sans titre", query_spans(terms, r["title"]))
-            r["url"] = f"/decret/{r['id']}" + ("?" + urlencode({"q": form["q"]}) if form["q"] else "")
+        terms = query_terms(query)
+        items = [
+            {
+                **r.model_dump(mode="json"),
+                "title_html": mark(r.title or "Arrêté sans titre", query_spans(terms, r.title)),
+                "url": f"/decret/{r.id}" + ("?" + urlencode({"q": form["q"]}) if form["q"] else ""),
+            }
+            for r in records
+        ]
         chosen = {
             k: form[k] for k in ("category", "department", "source", "since", "until", "q") if form.get(k)
         }
@@ -332,12 +359,12 @@ class WebUI:
             filtered=bool(kept),
             departments=sorted(self.catalog.departments, key=departements.sort_key),
             sources=self.catalog.sources,
-            records=records,
+            records=items,
             pager=pager,
             feed=feed,
         )
 
-    def _listing(self, form: dict[str, Any], page: int) -> tuple[int, list[dict[str, Any]]]:
+    def _listing(self, form: dict[str, Any], page: int) -> tuple[int, list[DecreeRecord]]:
         """How many flagged decrees the form selects, and the records of one page of them."""
         f = Filter(
             form["category"], form["source"], form["department"], form["since"],
@@ -346,18 +373,16 @@ class WebUI:
         result = self.catalog.find(f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         return result.total, result.records
 
-    def decree(self, raw_id: str, params: dict[str, str]) -> Page:
-        only(params, DECREE_PARAMS)
-        if not _INT.fullmatch(raw_id):
-            raise BadParameter("id", f"numéro d'arrêté attendu (un entier), reçu « {_short(raw_id)} »")
-        record = self.catalog.get(int(raw_id))
+    def decree(self, decree_id: int, q: str | None = None) -> Page:
+        """One decree's page, the words of the search ``q`` marked."""
+        record = self.catalog.get(decree_id)
         if record is None:
-            raise PageError(404, f"Aucun arrêté signalé ne porte le numéro {raw_id}.")
-        q = search_query(params)
+            raise PageError(404, f"Aucun arrêté signalé ne porte le numéro {decree_id}.")
+        q = search_query(q)
         terms = query_terms(q)
-        raw_matches, posts = self.store.decree_matches_and_posts(record["id"])
+        raw_matches, posts = self.store.decree_matches_and_posts(record.id)
         matches = []
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str | None, str]] = set()
         for m in raw_matches:
             excerpt = str(m.get("excerpt") or "")
             if (m.get("category"), excerpt) in seen:
@@ -372,32 +397,31 @@ class WebUI:
                     "where": "le titre" if rule is not None and rule.scope == "title" else "le texte",
                     "rule_id": m.get("rule"),
                     "page": page,
-                    "link": f"{record['recueil_url']}#page={page}" if page else record["link"],
+                    "link": f"{record.recueil_url}#page={page}" if page else record.link,
                     "html": mark(excerpt, spans + query_spans(terms, excerpt)),
                 }
             )
-        title = record["title"] or "Arrêté sans titre"
-        flags = {f["id"]: f["text"] for f in record["flags"]}
+        title = record.title or "Arrêté sans titre"
+        flags = {f.id: f.text for f in record.flags}
+        event = record.details.event or ""
         return self.render(
             "decree.html",
             nav="home",
-            r=record,
+            r=record.model_dump(mode="json"),
             title=title,
             title_html=mark(title, query_spans(terms, title)),
-            places=[mark(p, query_spans(terms, p)) for p in record["details"]["places"]],
-            event=mark(
-                record["details"]["event"] or "", query_spans(terms, record["details"]["event"] or "")
-            ),
+            places=[mark(p, query_spans(terms, p)) for p in record.details.places],
+            event=mark(event, query_spans(terms, event)),
             q=q,
             flags=flags,
             matches=matches,
             posts=posts,
         )
 
-    def stats(self, environ: dict[str, Any], params: dict[str, str]) -> Page:
-        only(params, STATS_PARAMS)
-        category = choice(params, "category", self.catalog.categories, "catégorie")
-        department = choice(params, "department", self.catalog.departments, "département")
+    def stats(self, category: str | None = None, department: str | None = None) -> Page:
+        """Flagged decrees per month and per département, of one category or département."""
+        category = known("category", category, self.catalog.categories)
+        department = known("department", department, self.catalog.departments)
         facts = self._flagged_facts()
         sources = self.catalog.sources
         per_month: dict[tuple[int, int], dict[str, int]] = {}
@@ -425,9 +449,14 @@ class WebUI:
         monthly = charts.monthly(per_month, months, series, title="Arrêtés signalés par mois")
         names = {d: departements.label(d) for d in per_dep}
         deps = charts.by_department(per_dep, names, series, title="Arrêtés signalés par département")
+        late = self._lateness(category, department)
         return self.render(
             "stats.html",
             nav="stats",
+            late=late,
+            source_names={s.id: s.name for s in self.catalog.sources.values()},
+            late_total=sum(r.authorisations for r in late),
+            late_after=sum(r.published_after_start for r in late),
             category=category,
             department=department,
             departments=sorted(self.catalog.departments, key=departements.sort_key),
@@ -438,17 +467,101 @@ class WebUI:
             cut=len(months) == charts.MAX_MONTHS and first < months[0],
         )
 
+    def carte(
+        self, category: str | None = None, since: date | None = None, until: date | None = None
+    ) -> Page:
+        """The départements coloured by flagged decrees of ``category`` whose recueil was published
+        (or first seen) between ``since`` and ``until``; not watched and unhealthy ones apart."""
+        category = known("category", category, self.catalog.categories)
+        if since and until and since > until:
+            raise PageError(400, "La date « depuis » est postérieure à la date « jusqu'au ».")
+        statuses = self.statuses()
+        by_dep: dict[str, list[str]] = {}
+        for src in self.catalog.sources.values():
+            if src.department:
+                by_dep.setdefault(src.department, []).append(src.id)
+        dep_of = {s.id: s.department for s in self.catalog.sources.values()}
+        counts: dict[str, int] = {}
+        for source_id, published, first_seen, cats in self._flagged_facts():
+            when = published or _paris(first_seen).date()
+            if (since and when < since) or (until and when > until) or (category and category not in cats):
+                continue
+            if dep := dep_of.get(source_id):
+                counts[dep] = counts.get(dep, 0) + 1
+        states = {
+            dep: carte.DepartmentState(
+                count=counts.get(dep, 0),
+                healthy=all(_state(statuses.get(i)) != "unhealthy" for i in ids),
+            )
+            for dep, ids in by_dep.items()
+        }
+        bins = carte.auto_bins(counts.values())
+        filters = {k: v for k, v in (("category", category), ("since", since), ("until", until)) if v}
+
+        def href(code: str) -> str | None:
+            return "/?" + urlencode({**filters, "department": code}) if code in by_dep else None
+
+        def source_href(code: str) -> str | None:
+            return f"/etat/{by_dep[code][0]}" if code in by_dep else None
+
+        label = self.catalog.categories.get(category, "arrêtés signalés") if category else "Arrêtés signalés"
+        span = " ".join(
+            x
+            for x in (
+                f"depuis le {fr_date(since)}" if since else "",
+                f"jusqu'au {fr_date(until)}" if until else "",
+            )
+            if x
+        )
+        return self.render(
+            "carte.html",
+            nav="carte",
+            category=category,
+            since=since.isoformat() if since else "",
+            until=until.isoformat() if until else "",
+            svg=carte.render_map(
+                states, href=href, bins=bins, title=f"{label} par département" + (f", {span}" if span else "")
+            ),
+            rows=carte.table(states, href=href, source_href=source_href, bins=bins),
+            total=sum(counts.values()),
+            unhealthy=sorted(d for d, s in states.items() if not s.healthy),
+        )
+
+    def _lateness(self, category: str | None, department: str | None) -> list[LatenessSummary]:
+        """Per prefecture and month, the authorisations (a category posted, or ``category``)
+        published after their period began and the median delay from signature."""
+        wanted = {category} if category else {c.id for c in self.ruleset.categories.values() if c.publish}
+        rows = []
+        for fact in self.store.lateness_facts():
+            source_id, cats, signed_on, details, published, pdf_created, first_seen = fact
+            src = self.catalog.sources.get(source_id)
+            if not wanted & set(cats) or (department and (src is None or src.department != department)):
+                continue
+            start = Details.from_json(details).start if details else None
+            rows.append(
+                (
+                    source_id,
+                    lateness(
+                        signed_on=signed_on,
+                        period_start=start,
+                        published=published,
+                        pdf_created_at=pdf_created,
+                        first_seen=first_seen,
+                    ),
+                )
+            )
+        return summarise(rows)
+
     def _flagged_facts(self) -> list[tuple[str, date | None, datetime, list[str]]]:
         cached = self._facts
         if cached is None or time.monotonic() - cached[0] > STATS_TTL:
             cached = self._facts = (time.monotonic(), self.store.flagged_facts())
         return cached[1]
 
-    def sources(self, environ: dict[str, Any], params: dict[str, str]) -> Page:
-        only(params, ())
+    def sources(self) -> Page:
         statuses = self.statuses()
         newest = self.store.last_published()
-        rows = []
+        rows: list[SourceRow] = []
         for src in self.catalog.sources.values():
             st = statuses.get(src.id)
             state = _state(st)
@@ -464,8 +577,7 @@ class WebUI:
         counts = {k: sum(1 for r in rows if r["state"] == k) for k in order}
         return self.render("sources.html", nav="sources", rows=rows, counts=counts)
 
-    def source(self, raw_id: str, params: dict[str, str]) -> Page:
-        only(params, ())
+    def source(self, raw_id: str) -> Page:
         if not _SOURCE_ID.fullmatch(raw_id) or raw_id not in self.catalog.sources:
             raise PageError(404, f"Aucune source ne porte l'identifiant « {_short(raw_id)} ».")
         src = self.catalog.sources[raw_id]
@@ -483,10 +595,9 @@ class WebUI:
             newest=newest,
         )
 
-    def static(self, name: str, params: dict[str, str]) -> Page:
-        only(params, ("v",))
+    def static(self, name: str) -> Page:
         path = STATIC / name
-        if not path.is_file():
+        if not _STATIC_NAME.fullmatch(name) or not path.is_file():
             raise PageError(404, f"Aucun fichier « {name} ».")
         return Page(path.read_bytes(), STATIC_TYPES[path.suffix])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,13 +38,14 @@ from sqlalchemy import (
     func,
     inspect,
     literal_column,
+    or_,
     select,
     table,
     text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -55,8 +57,10 @@ from sqlalchemy.orm import (
     relationship,
     validates,
 )
+from sqlalchemy.sql.expression import ColumnClause
 
-from attrap.model import Alert, ClassifiedDecree, Details, RecueilLink, Validator
+from attrap.model import Alert, Change, Citation, ClassifiedDecree, Details, RecueilLink, Validator
+from attrap.rules.changes import normalize_number
 from attrap.run.health import assess
 
 log = logging.getLogger(__name__)
@@ -64,7 +68,7 @@ log = logging.getLogger(__name__)
 #: PostgreSQL advisory lock key held while migrating the schema
 SCHEMA_LOCK = 0x61747472  # "attr"
 #: the schema version this code needs (the newest migration in attrap/migrations/versions)
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 # PostgreSQL full-text search: a French tsvector of the lower-cased, accent-folded title and text
 # (translate() is immutable, so it can be indexed; unaccent() is not, and needs an extension).
 _ACCENTED, _PLAIN = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ", "aaaaaaceeeeiiiinooooouuuuyyoa"
@@ -82,6 +86,18 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+def _table(model: type[Base]) -> Table:
+    """The table ``model`` is mapped to: every model here names a ``__tablename__``, so it is a
+    :class:`Table` (SQLAlchemy types ``__table__`` as any FROM clause)."""
+    return typing.cast(Table, model.__table__)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: ``Session.execute`` returns a :class:`CursorResult`
+    for those (SQLAlchemy 2.1 types it as any :class:`Result`)."""
+    return typing.cast(CursorResult[Any], result).rowcount
 
 
 class CrawlRun(Base):
@@ -167,6 +183,8 @@ class DecreeRow(Base):
     from_sommaire: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: listed by the sommaire, its pages are not in the PDF
     pages_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: why its flags are doubtful (attrap.rules.review.REASONS); empty when they stand
+    doubts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     recueil: Mapped[Recueil] = relationship(back_populates="decrees")
 
     @validates("categories")
@@ -190,8 +208,12 @@ class Post(Base):
     decree_id: Mapped[int] = mapped_column(ForeignKey("decrees.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(32))
-    #: queued, sending, posted, failed (permanent), held (recorded, not to be posted)
+    #: queued, sending, posted, failed (permanent), held (recorded, not to be posted), review
+    #: (a doubtful decision waiting for ``attrap review``), rejected (by a review: never posted)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    #: "decree" (the decree's own post) or "change" (it abrogates or modifies a decree posted
+    #: on this channel, and is posted as that change)
+    kind: Mapped[str] = mapped_column(String(16), default="decree", server_default="decree")
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
@@ -210,6 +232,55 @@ class Post(Base):
     decree: Mapped[DecreeRow] = relationship()
 
 
+class DecreeLink(Base):
+    """A decree changing an earlier one, as it cites it; ``target_id`` once that one is known."""
+
+    __tablename__ = "decree_links"
+    __table_args__ = (UniqueConstraint("decree_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the changing decree (an abrogation, a withdrawal, a suspension, a modification)
+    decree_id: Mapped[int] = mapped_column(ForeignKey("decrees.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(16))
+    #: normalised (attrap.rules.changes.normalize_number), for equality across citations
+    cited_number: Mapped[str | None] = mapped_column(String(128), index=True)
+    cited_date: Mapped[date | None] = mapped_column(Date)
+    target_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decrees.id", ondelete="SET NULL"), index=True, nullable=True
+    )
+    decree: Mapped[DecreeRow] = relationship(foreign_keys=[decree_id])
+    target: Mapped[DecreeRow | None] = relationship(foreign_keys=[target_id])
+
+
+class Annotation(Base):
+    """What a maintainer recorded against a decree: a court's decision, with its source."""
+
+    __tablename__ = "annotations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decree_id: Mapped[int] = mapped_column(ForeignKey("decrees.id", ondelete="CASCADE"), index=True)
+    #: court-suspended, court-annulled, court-rejected (the challenge dismissed)
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    """A person's decision on a doubtful one: confirmed (posted) or rejected (never posted)."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decree_id: Mapped[int] = mapped_column(ForeignKey("decrees.id", ondelete="CASCADE"), index=True)
+    #: confirm or reject
+    decision: Mapped[str] = mapped_column(String(16))
+    #: the decree's categories and doubts when decided (the labelled example's label and why)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Channel(Base):
     """A channel this database has posted to, and since when (its backlog is held)."""
 
@@ -226,6 +297,8 @@ class Route:
     channel: str
     categories: tuple[str, ...]
     source_ids: frozenset[str] | None = None
+    #: categories whose doubtful decisions are held for review (the others are posted marked)
+    review: frozenset[str] = frozenset()
 
     def category_for(self, decree: DecreeRow) -> str | None:
         if self.source_ids is not None and decree.recueil.source_id not in self.source_ids:
@@ -243,6 +316,10 @@ class Saved:
     newly_flagged: list[int] = field(default_factory=list)
     #: decrees flagged before, not any more (their posts stay as they are)
     unflagged: list[int] = field(default_factory=list)
+    #: posts queued because a decree changes one posted before (abrogation, modification)
+    changes_queued: int = 0
+    #: posts held for review (doubtful decisions)
+    for_review: int = 0
 
 
 @dataclass(frozen=True)
@@ -262,6 +339,41 @@ class SourceStatus:
     state: str = "ok"
     #: why the oldest waiting post has not gone out yet (its last error)
     posts_waiting_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """One side of a change: the other decree (None when not stored yet), as cited or as read."""
+
+    kind: str
+    decree_id: int | None
+    number: str | None
+    signed_on: date | None
+    title: str | None
+    link: str | None
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class Life:
+    #: the decrees this one changes, as it cites them
+    changes: list[LinkView]
+    #: the decrees that change this one
+    changed_by: list[LinkView]
+    annotations: list[Annotation]
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    decree_id: int
+    source_id: str
+    title: str
+    categories: list[str]
+    reasons: list[str]
+    link: str
+    #: a post waits for the decision (its category holds doubtful decisions)
+    held: bool
+    flagged_at: datetime | None
 
 
 def idempotency_key(url: str, first_page: int, channel: str) -> str:
@@ -338,12 +450,15 @@ class Store:
             s.flush()
             return run.id
 
-    def finish_run(self, run_id: int, *, outcome: str, error: str | None = None, **counts: int):
+    def finish_run(
+        self, run_id: int, *, outcome: str, error: str | None = None, moved: str | None = None, **counts: int
+    ) -> None:
         with self.session() as s:
             run = s.get_one(CrawlRun, run_id)
             run.finished_at = utcnow()
             run.outcome = outcome
             run.error = error
+            run.moved = moved
             for key, value in counts.items():
                 setattr(run, key, value)
 
@@ -478,6 +593,7 @@ class Store:
             row.matches = [m.__dict__ for m in cd.matches]
             row.details = cd.details.to_json() if cd.details else None
             row.from_sommaire, row.pages_missing = cd.from_sommaire, d.missing
+            row.doubts = list(cd.doubts)
             row.superseded_at = None
             if row.flagged and row.flagged_at is None:
                 row.flagged_at = now
@@ -499,8 +615,236 @@ class Store:
         rec.processed_at = now
         s.flush()
         saved.flagged_ids = [r.id for r in rows if r.flagged]
+        changing = self._link(s, rec.source_id, rows, [cd.citations for cd in decrees])
         saved.posts_queued = self._queue(s, [r for r in rows if r.flagged], routes, hold=hold)
+        saved.for_review = len(
+            s.scalars(
+                select(Post.id).where(Post.decree_id.in_(saved.flagged_ids), Post.status == "review")
+            ).all()
+        )
+        saved.changes_queued = self._queue_changes(s, changing, routes, hold=hold)
         return saved
+
+    # -- a decree's life ------------------------------------------------------------------------
+    def _link(
+        self, s: Session, source_id: str, rows: Sequence[DecreeRow], citations: Sequence[Sequence[Citation]]
+    ) -> set[int]:
+        """Record what each decree of a reading cites as changed and link each citation to the
+        decree it names; link citations stored before that name one of these decrees. Returns
+        the ids of the changing decrees whose links were (re)made."""
+        changing: set[int] = set()
+        for row, cited in zip(rows, citations, strict=True):
+            s.execute(_table(DecreeLink).delete().where(DecreeLink.decree_id == row.id))
+            for position, c in enumerate(cited):
+                link = DecreeLink(
+                    decree_id=row.id,
+                    position=position,
+                    kind=c.kind,
+                    cited_number=c.number,
+                    cited_date=c.signed_on,
+                )
+                s.add(link)
+                s.flush()
+                link.target_id = self._resolve(s, link, source_id)
+                changing.add(row.id)
+        for row in rows:  # citations of an earlier reading that name a decree of this one
+            conditions = []
+            if number := normalize_number(row.number):
+                conditions.append(DecreeLink.cited_number == number)
+            if row.signed_on is not None and row.flagged:
+                conditions.append(
+                    DecreeLink.cited_number.is_(None) & (DecreeLink.cited_date == row.signed_on)
+                )
+            if not conditions:
+                continue
+            pending = s.scalars(
+                select(DecreeLink)
+                .join(DecreeRow, DecreeLink.decree_id == DecreeRow.id)
+                .join(Recueil)
+                .where(
+                    DecreeLink.target_id.is_(None),
+                    DecreeLink.decree_id != row.id,
+                    Recueil.source_id == source_id,
+                    or_(*conditions),
+                )
+            )
+            for link in pending:
+                link.target_id = self._resolve(s, link, source_id)
+                if link.target_id is not None:
+                    changing.add(link.decree_id)
+        s.flush()
+        return changing
+
+    def _resolve(self, s: Session, link: DecreeLink, source_id: str) -> int | None:
+        """The one decree of ``source_id`` the citation names: by number (its date choosing
+        among several), else by signature date among flagged decrees; None when none or several."""
+        q = (
+            select(DecreeRow.id, DecreeRow.number, DecreeRow.signed_on)
+            .join(Recueil)
+            .where(Recueil.source_id == source_id, DecreeRow.id != link.decree_id)
+        )
+        if link.cited_number:
+            digits = regex.findall(r"\d+", link.cited_number)
+            if digits:
+                q = q.where(DecreeRow.number.contains(max(digits, key=len)))
+            found = [r for r in s.execute(q) if normalize_number(r.number) == link.cited_number]
+            if len(found) > 1 and link.cited_date is not None:
+                found = [r for r in found if r.signed_on == link.cited_date] or found
+        elif link.cited_date is not None:
+            found = list(s.execute(q.where(DecreeRow.signed_on == link.cited_date, DecreeRow.flagged)))
+        else:
+            return None
+        return found[0].id if len(found) == 1 else None
+
+    def _queue_changes(self, s: Session, changing: set[int], routes: Sequence[Route], *, hold: bool) -> int:
+        """A post for each change of a decree posted (or about to be) on a route's channel, by
+        the changing decree, unless that decree has its own post there: one per change and
+        channel, ever, with the same Idempotency-Key rules as any post."""
+        if not changing or not routes:
+            return 0
+        links = s.scalars(
+            select(DecreeLink)
+            .where(DecreeLink.decree_id.in_(changing), DecreeLink.target_id.is_not(None))
+            .order_by(DecreeLink.decree_id, DecreeLink.position)
+        ).all()
+        added = 0
+        for link in links:
+            row = s.get_one(DecreeRow, link.decree_id)
+            for route in routes:
+                if route.source_ids is not None and row.recueil.source_id not in route.source_ids:
+                    continue
+                target_post = s.scalar(
+                    select(Post).where(
+                        Post.decree_id == link.target_id,
+                        Post.channel == route.channel,
+                        Post.status.in_(("queued", "sending", "posted")),
+                    )
+                )
+                if target_post is None:
+                    continue
+                values = {
+                    "decree_id": row.id,
+                    "channel": route.channel,
+                    "category": target_post.category,
+                    "kind": "change",
+                    "status": "held" if hold else "queued",
+                    "idempotency_key": idempotency_key(row.recueil.url, row.first_page, route.channel),
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                }
+                added += self._insert_ignore(s, Post, values)
+        return added
+
+    def life(self, decree_id: int) -> Life:
+        """What a decree changes, what changed it, and the court decisions recorded against it."""
+        with self.session() as s:
+            changes = [
+                LinkView(
+                    link.kind, link.target_id, link.cited_number, link.cited_date, *self._named(link.target)
+                )
+                for link in s.scalars(
+                    select(DecreeLink).where(DecreeLink.decree_id == decree_id).order_by(DecreeLink.position)
+                )
+            ]
+            changed_by = [
+                LinkView(
+                    link.kind,
+                    link.decree_id,
+                    link.decree.number,
+                    link.decree.signed_on,
+                    *self._named(link.decree),
+                )
+                for link in s.scalars(
+                    select(DecreeLink).where(DecreeLink.target_id == decree_id).order_by(DecreeLink.id)
+                )
+            ]
+            notes = list(
+                s.scalars(select(Annotation).where(Annotation.decree_id == decree_id).order_by(Annotation.id))
+            )
+            s.expunge_all()
+            return Life(changes, changed_by, notes)
+
+    @staticmethod
+    def _named(row: DecreeRow | None) -> tuple[str | None, str | None, bool]:
+        if row is None:
+            return None, None, False
+        return row.title, row.link, bool(row.flagged)
+
+    def annotate(
+        self, decree_id: int, kind: str, *, url: str | None, decided_on: date | None, note: str | None
+    ) -> int:
+        """Record a court decision (or another fact) against a decree; its id."""
+        with self.session() as s:
+            if s.get(DecreeRow, decree_id) is None:
+                raise LookupError(f"no decree {decree_id}")
+            a = Annotation(decree_id=decree_id, kind=kind, url=url, decided_on=decided_on, note=note)
+            s.add(a)
+            s.flush()
+            return a.id
+
+    # -- the review queue -------------------------------------------------------------------------
+    def review_queue(self) -> list[ReviewItem]:
+        """Doubtful flagged decrees nobody decided on yet, oldest first; ``held`` when a post
+        waits for the decision (the others went out marked)."""
+        with self.session() as s:
+            decided = select(Review.id).where(Review.decree_id == DecreeRow.id)
+            rows = s.scalars(
+                select(DecreeRow)
+                .join(Recueil)
+                .where(DecreeRow.flagged, DecreeRow.superseded_at.is_(None), ~decided.exists())
+                .options(defer(DecreeRow.text), contains_eager(DecreeRow.recueil))
+                .order_by(DecreeRow.flagged_at, DecreeRow.id)
+            )
+            out = []
+            for d in rows:
+                if not d.doubts:
+                    continue
+                held = s.scalar(
+                    select(func.count(Post.id)).where(Post.decree_id == d.id, Post.status == "review")
+                )
+                out.append(
+                    ReviewItem(
+                        d.id, d.recueil.source_id, d.title, list(d.categories), list(d.doubts), d.link,
+                        bool(held), aware(d.flagged_at) if d.flagged_at else None,
+                    )
+                )  # fmt: skip
+            return out
+
+    def decide(self, decree_id: int, decision: str, *, note: str | None = None) -> int:
+        """Record a person's decision on a decree (``confirm`` or ``reject``): its posts waiting
+        for review are queued (confirmed) or never sent (rejected). The number of posts released
+        or stopped."""
+        if decision not in ("confirm", "reject"):
+            raise ValueError(f"decision must be confirm or reject, not {decision!r}")
+        with self.session() as s:
+            d = s.get(DecreeRow, decree_id)
+            if d is None:
+                raise LookupError(f"no decree {decree_id}")
+            s.add(
+                Review(
+                    decree_id=d.id,
+                    decision=decision,
+                    categories=list(d.categories),
+                    reasons=list(d.doubts or []),
+                    note=note,
+                    decided_at=utcnow(),
+                )
+            )
+            status = "queued" if decision == "confirm" else "rejected"
+            q = update(Post).where(Post.decree_id == d.id, Post.status == "review")
+            return _rowcount(s.execute(q.values(status=status, updated_at=utcnow()))) or 0
+
+    def reviews(self) -> list[tuple[Review, DecreeRow]]:
+        """Every decision taken, oldest first, with its decree (its text loaded): the labelled
+        examples ``attrap review export`` writes."""
+        with self.session() as s:
+            q = select(Review, DecreeRow).join(DecreeRow).order_by(Review.id)
+            rows = [(r, d) for r, d in s.execute(q)]
+            for _, d in rows:
+                _ = d.recueil, d.text
+            s.expunge_all()
+            return rows
 
     # -- posts --------------------------------------------------------------------------------
     def register_channels(self, names: Sequence[str]) -> None:
@@ -520,6 +864,13 @@ class Store:
                 start = min((aware(r.flagged_at) for r in rows if r.flagged_at), default=utcnow())
                 self._insert_ignore(s, Channel, {"name": route.channel, "added_at": start})
                 added_since[route.channel] = aware(s.get_one(Channel, route.channel).added_at)
+        decided = dict(
+            s.execute(
+                select(Review.decree_id, Review.decision)
+                .where(Review.decree_id.in_([r.id for r in rows]))
+                .order_by(Review.decided_at, Review.id)
+            ).all()
+        )  # the latest decision on each decree
         added = 0
         for row in rows:
             for route in routes:
@@ -528,11 +879,20 @@ class Store:
                     continue
                 since = added_since.get(route.channel)
                 backlog = since is not None and row.flagged_at is not None and aware(row.flagged_at) < since
+                decision = decided.get(row.id)
+                if backlog:
+                    status = "held"
+                elif decision == "reject":
+                    status = "rejected"
+                elif decision is None and row.doubts and category in route.review:
+                    status = "review"
+                else:
+                    status = "held" if hold else "queued"
                 values = {
                     "decree_id": row.id,
                     "channel": route.channel,
                     "category": category,
-                    "status": "held" if hold or backlog else "queued",
+                    "status": status,
                     "idempotency_key": idempotency_key(row.recueil.url, row.first_page, route.channel),
                     "attempts": 0,
                     "created_at": utcnow(),
@@ -557,6 +917,8 @@ class Store:
                     .options(defer(DecreeRow.text), contains_eager(DecreeRow.recueil))
                 )
                 added += self._queue(s, list(s.scalars(q)), [route], hold=False)
+            changing = set(s.scalars(select(DecreeLink.decree_id).where(DecreeLink.target_id.is_not(None))))
+            added += self._queue_changes(s, changing, routes, hold=False)
         return added
 
     def requeue_stuck(self, older_than: timedelta) -> list[str]:
@@ -582,7 +944,7 @@ class Store:
             q = update(Post).where(Post.status == "held")
             if channel is not None:
                 q = q.where(Post.channel == channel)
-            return s.execute(q.values(status="queued", updated_at=utcnow())).rowcount or 0
+            return _rowcount(s.execute(q.values(status="queued", updated_at=utcnow()))) or 0
 
     def due_posts(self, channel: str, *, limit: int | None = None, flush: bool = False) -> list[Post]:
         """Posts to send now, oldest first; ``flush`` ignores the backoff after a failure. A
@@ -617,7 +979,7 @@ class Store:
                 .where((Post.status == "queued") | ((Post.status == "sending") & stale))
                 .values(status="sending", claimed_by=owner, claimed_at=now, updated_at=now)
             )
-            if s.execute(q).rowcount != 1:
+            if _rowcount(s.execute(q)) != 1:
                 return None
             return s.get_one(Post, post_id)
 
@@ -656,7 +1018,33 @@ class Store:
                 published=rec.published,
                 from_sommaire=bool(d.from_sommaire),
                 pages_missing=bool(d.pages_missing),
+                doubts=list(d.doubts or []),
+                change=self._change_of(s, p) if p.kind == "change" else None,
             )
+
+    def _change_of(self, s: Session, post: Post) -> Change | None:
+        """What a change post says of the decree changed: the first one its decree cites that
+        was posted on the post's channel."""
+        for link in s.scalars(
+            select(DecreeLink)
+            .where(DecreeLink.decree_id == post.decree_id, DecreeLink.target_id.is_not(None))
+            .order_by(DecreeLink.position)
+        ):
+            target = link.target
+            assert target is not None
+            target_post = s.scalar(
+                select(Post).where(Post.decree_id == target.id, Post.channel == post.channel)
+            )
+            if target_post is not None:
+                return Change(
+                    link.kind,
+                    target.title,
+                    target.number,
+                    target.signed_on,
+                    target.link,
+                    target_post.status_url,
+                )
+        return None
 
     def update_post(self, post_id: int, **values: Any) -> None:
         with self.session() as s:
@@ -678,7 +1066,7 @@ class Store:
         """INSERT unless a unique key is already there (another process's row is as good):
         1 if inserted, 0 if not. ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        key = next(iter(model.__table__.primary_key.columns))
+        key = next(iter(_table(model).primary_key.columns))
         q = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(key)
         return len(s.execute(q).all())  # rowcount is -1 here on psycopg
 
@@ -836,9 +1224,9 @@ class Store:
             fts = table("decrees_fts", column("rowid"), column("rank"))
             q = q.join(fts, fts.c.rowid == DecreeRow.id).where(text("decrees_fts MATCH :match"))
             return q.order_by(fts.c.rank, DecreeRow.id.desc()).params(match=_fts5_query(terms))
-        vector = literal_column(PG_SEARCH_VECTOR.format(t="decrees."))
+        vector: ColumnClause[Any] = literal_column(PG_SEARCH_VECTOR.format(t="decrees."))
         tsq = func.websearch_to_tsquery("french", _websearch_query(terms))
-        q = q.where(vector.op("@@")(tsq))  # type: ignore[attr-defined]
+        q = q.where(vector.op("@@")(tsq))
         return q.order_by(func.ts_rank(vector, tsq).desc(), DecreeRow.id.desc())
 
     def decree_matches_and_posts(self, decree_id: int) -> tuple[list[dict[str, Any]], list[Post]]:
@@ -857,6 +1245,20 @@ class Store:
                 .where(DecreeRow.flagged)
             )
             return [(r[0], r[1], r[2], list(r[3] or [])) for r in s.execute(q)]
+
+    def lateness_facts(self) -> list[tuple[str, list[str], date | None, Any, date | None, Any, datetime]]:
+        """(source id, categories, signed on, details, recueil published, PDF created, first seen)
+        of every flagged decree: what the lateness figures are computed from."""
+        with self.session() as s:
+            q = (
+                select(
+                    Recueil.source_id, DecreeRow.categories, DecreeRow.signed_on, DecreeRow.details,
+                    Recueil.published, Recueil.pdf_created_at, Recueil.first_seen_at,
+                )
+                .join(Recueil)
+                .where(DecreeRow.flagged)
+            )  # fmt: skip
+            return [(r[0], list(r[1] or []), r[2], r[3], r[4], r[5], r[6]) for r in s.execute(q)]
 
     def last_published(self) -> dict[str, date]:
         """Per source, the newest date a recueil of it was published."""
@@ -924,6 +1326,10 @@ def parse_query(query: str) -> list[tuple[str, str]]:
             out.append(("op", tok))
         elif tok.startswith("-") and len(tok) > 1:
             out += [("op", "NOT")] + [("word", w) for w in regex.findall(r"\w+", tok[1:])[:1]]
+        elif regex.fullmatch(r"\w+(?:[-/.]\w+)+", tok):
+            # a decree number ("13-2026-10-14-00003", "2025/PP/12"): its parts in a row, as a
+            # phrase, which PostgreSQL's parser cuts as it cut the text ("13", "-2026"…)
+            out.append(("phrase", tok))
         else:
             out += [("word", w) for w in regex.findall(r"\w+", tok)]
     # operators need a term on each side; NOT needs one on its left (FTS5 NOT is binary)

@@ -2,27 +2,31 @@
 
 :class:`Catalog` reads the store (flagged decrees only, newest recueil first, decrees in page
 order within a recueil) with filters on category, source, department, date and words, and turns
-each decree into a plain record: where it was found, what it authorises (the details read from
-its text) and the flags posts carry (published late, outside any legal window). ``attrap
-export`` writes these records in one of :mod:`attrap.serve.formats`; ``attrap serve`` serves them.
+each decree into one :class:`DecreeRecord`: where it was found, what it authorises (the details
+read from its text) and the flags posts carry (published late, outside any legal window). That
+pydantic model is the one shape of a decree outside the store: the JSON API answers it (and its
+JSON Schema is the API's), ``attrap export`` and the web's ``/export.*`` write it in one of
+:mod:`attrap.serve.formats`, the pages show it and ``attrap search --json`` prints its fields.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import regex
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy import Select, String, cast, exists, func, or_, select
-from sqlalchemy.orm import contains_eager, defer
+from sqlalchemy.orm import aliased, contains_eager, defer
 
 from attrap.crawl.sources import Source, registry
 from attrap.model import Details
 from attrap.rules.details import Window, assess, load_windows
 from attrap.rules.frdates import fold, iso_day
-from attrap.store.db import DecreeRow, Post, Recueil, Store, aware
+from attrap.rules.lateness import lateness
+from attrap.store.db import Annotation, DecreeLink, DecreeRow, Post, Recueil, Store, aware
 
 _WORD = regex.compile(r"\w+")
 #: a decree is shown when the current rules flag it
@@ -66,16 +70,140 @@ class Filter:
     search: str | None = None
 
 
+#: an instant: made aware (SQLite gives back naive UTC datetimes), written as
+#: ``datetime.isoformat()`` gives it (``2026-10-14T09:05:00+00:00``), a JSON Schema date-time
+Instant = Annotated[
+    datetime,
+    AfterValidator(aware),
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class _Record(BaseModel):
+    # every field is in every answer, null when unknown: the schema says so (required)
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
+
+
+class DecreeFlag(_Record):
+    """What posts, pages and feeds say of a decree besides its text."""
+
+    id: str = Field(description="published-late, outside-legal-window, from-sommaire or pages-missing")
+    text: str = Field(description="The flag in French, as posts say it")
+
+
+class DecreeDetails(_Record):
+    """What the decree authorises, read from its text; null (or empty) when not stated."""
+
+    places: list[str] = []
+    event: str | None = None
+    start: Instant | None = None
+    end: Instant | None = None
+    service: str | None = None
+    cameras: int | None = None
+    aircraft: int | None = None
+    legal_basis: list[str] = []
+
+
+class DecreeChange(_Record):
+    """One side of a change: the decree that changes this one, or the decree this one changes."""
+
+    kind: str = Field(description="abrogation, retrait, suspension or modification")
+    decree_id: int | None = Field(description="The other decree's id, null when it was not seen (yet)")
+    number: str | None
+    signed_on: date | None
+    title: str | None
+    link: str | None = Field(json_schema_extra={"format": "uri"})
+
+
+class CourtDecision(_Record):
+    """A court's decision recorded against the decree (``attrap annotate``)."""
+
+    kind: str = Field(description="court-suspended, court-annulled or court-rejected")
+    url: str | None = Field(json_schema_extra={"format": "uri"})
+    decided_on: date | None
+    note: str | None
+
+
+class DecreeLateness(_Record):
+    """How long the decree took to reach the public, in hours (attrap.rules.lateness)."""
+
+    period_start: Instant | None = Field(description="The start of the authorised period")
+    published: Instant | None = Field(
+        description="The earliest moment it can have been public: the site's day or the PDF's creation"
+    )
+    first_seen: Instant | None
+    hours_signature_to_publication: float | None
+    hours_publication_to_first_seen: float | None
+    hours_start_to_publication: float | None = Field(
+        description="Positive when published after the authorised period began"
+    )
+    hours_start_to_first_seen: float | None
+    published_after_start: bool | None = Field(
+        description="Certainly published after the period began (null when either is unknown)"
+    )
+
+
+class DecreeRecord(_Record):
+    """One decree as every format shows it: the JSON API, the exports, the feeds, the pages."""
+
+    id: int = Field(description="Database id (not stable across databases: see uid)")
+    uid: str = Field(description="Stable id (urn:uuid), from the link")
+    source_id: str
+    prefecture: str
+    department: str | None
+    categories: list[str]
+    title: str
+    number: str | None
+    signed_on: date | None
+    link: str = Field(
+        json_schema_extra={"format": "uri"}, description="The PDF at the decree's page (#page=N)"
+    )
+    first_page: int
+    last_page: int
+    recueil_url: str = Field(json_schema_extra={"format": "uri"})
+    recueil_title: str
+    published: date | None = Field(description="When the prefecture published the recueil, if it says")
+    first_seen_at: Instant = Field(description="When attrap first saw the recueil")
+    pdf_created_at: Instant | None
+    details: DecreeDetails
+    flags: list[DecreeFlag]
+    flagged: bool = Field(
+        description="False for a decree posted under earlier rules that the current rules, or a "
+        "re-read of its recueil, no longer flag (only /decrees/{id} shows those)"
+    )
+    superseded_at: Instant | None = Field(
+        description="When a re-read of its recueil no longer found it at this page"
+    )
+    from_sommaire: bool = Field(
+        description="Flagged from its recueil's sommaire: its pages could not be read"
+    )
+    pages_missing: bool = Field(description="Listed by the sommaire, its pages are not in the PDF")
+    doubts: list[str] = Field(
+        description="Why its flags are doubtful (sommaire, ocr, title_only, text_only): see attrap review"
+    )
+    changes: list[DecreeChange] = Field(description="The decrees this one abrogates, withdraws or modifies")
+    changed_by: list[DecreeChange] = Field(description="The decrees that abrogate, withdraw or modify it")
+    court: list[CourtDecision]
+    lateness: DecreeLateness
+    posted_categories: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="Only for a decree no longer flagged: the categories its posts carried",
+    )
+
+
+@dataclass
+class _Life:
+    changes: list[DecreeChange] = field(default_factory=list)
+    changed_by: list[DecreeChange] = field(default_factory=list)
+    court: list[CourtDecision] = field(default_factory=list)
+
+
 @dataclass
 class Result:
     total: int
-    records: list[dict[str, Any]]
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    if isinstance(value, datetime):
-        return aware(value).isoformat()
-    return value.isoformat() if value else None
+    records: list[DecreeRecord]
 
 
 class Catalog:
@@ -179,9 +307,10 @@ class Catalog:
                 rows = (
                     {d.id: d for d in s.scalars(self._rows().where(DecreeRow.id.in_(page)))} if page else {}
                 )
-                records = [self.record(rows[i]) for i in page]
+                lives = self._lives(s, page)
+                records = [self.record(rows[i], life=lives[i]) for i in page]
                 return Result(total, records)
-            total = s.scalar(
+            counted = s.scalar(
                 select(func.count()).select_from(
                     self._where(select(DecreeRow.id).join(Recueil), f).subquery()
                 )
@@ -189,9 +318,11 @@ class Catalog:
             q = self._order(self._where(self._rows(), f)).offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            return Result(total or 0, [self.record(d) for d in s.scalars(q)])
+            found = list(s.scalars(q))
+            lives = self._lives(s, [d.id for d in found])
+            return Result(counted or 0, [self.record(d, life=lives[d.id]) for d in found])
 
-    def get(self, decree_id: int) -> dict[str, Any] | None:
+    def get(self, decree_id: int) -> DecreeRecord | None:
         """One decree by its database id: a flagged one, or one that was posted (or queued) when
         it was flagged and that the current rules, or a re-read of its recueil, no longer flag
         (its record says ``"flagged": false`` and which categories its posts carried). None
@@ -201,22 +332,72 @@ class Catalog:
             d = s.scalar(self._rows().where(DecreeRow.id == decree_id, or_(_FLAGGED, had_post)))
             if d is None:
                 return None
-            record = self.record(d)
-            if not d.flagged:
-                posted = s.scalars(select(Post.category).where(Post.decree_id == d.id).distinct())
-                record["posted_categories"] = sorted(posted)
-            return record
+            life = self._lives(s, [d.id])[d.id]
+            if d.flagged:
+                return self.record(d, life=life)
+            posted = s.scalars(select(Post.category).where(Post.decree_id == d.id).distinct())
+            return self.record(d, posted_categories=sorted(posted), life=life)
 
     @staticmethod
-    def _rows() -> Select[tuple[DecreeRow]]:
+    def _lives(s: Any, ids: list[int]) -> dict[int, _Life]:
+        """The changes, changers and court decisions of decrees ``ids``, in three queries."""
+        lives = {i: _Life() for i in ids}
+        if not ids:
+            return lives
+        other = aliased(DecreeRow)
+        for link, target in s.execute(
+            select(DecreeLink, other)
+            .outerjoin(other, DecreeLink.target_id == other.id)
+            .where(DecreeLink.decree_id.in_(ids))
+            .options(contains_eager(DecreeLink.target.of_type(other)))
+            .order_by(DecreeLink.decree_id, DecreeLink.position)
+        ):
+            lives[link.decree_id].changes.append(
+                DecreeChange(
+                    kind=link.kind,
+                    decree_id=link.target_id,
+                    number=target.number if target is not None else link.cited_number,
+                    signed_on=target.signed_on if target is not None else link.cited_date,
+                    title=target.title if target is not None else None,
+                    link=target.link if target is not None else None,
+                )
+            )
+        for link, changer in s.execute(
+            select(DecreeLink, other)
+            .join(other, DecreeLink.decree_id == other.id)
+            .where(DecreeLink.target_id.in_(ids))
+            .order_by(DecreeLink.id)
+        ):
+            lives[link.target_id].changed_by.append(
+                DecreeChange(
+                    kind=link.kind,
+                    decree_id=changer.id,
+                    number=changer.number,
+                    signed_on=changer.signed_on,
+                    title=changer.title,
+                    link=changer.link,
+                )
+            )
+        for a in s.scalars(select(Annotation).where(Annotation.decree_id.in_(ids)).order_by(Annotation.id)):
+            lives[a.decree_id].court.append(
+                CourtDecision(kind=a.kind, url=a.url, decided_on=a.decided_on, note=a.note)
+            )
+        return lives
+
+    @staticmethod
+    def _rows() -> Select[DecreeRow]:
         return (
             select(DecreeRow)
             .join(Recueil)
             .options(contains_eager(DecreeRow.recueil), defer(DecreeRow.text), defer(DecreeRow.matches))
         )
 
-    def record(self, d: DecreeRow) -> dict[str, Any]:
-        """One decree as plain data (strings, numbers, lists, dicts): what every format shows."""
+    def record(
+        self, d: DecreeRow, *, posted_categories: list[str] | None = None, life: _Life | None = None
+    ) -> DecreeRecord:
+        """One decree (its recueil loaded) as the record every format shows; ``life`` its
+        changes and court decisions (:meth:`_lives`), none when not given."""
+        life = life or _Life()
         rec = d.recueil
         src = self.sources.get(rec.source_id)
         details = Details.from_json(d.details) if d.details else None
@@ -234,43 +415,56 @@ class Catalog:
             ):
                 flags.setdefault(flag.id, flag.text)
         shown = details or Details()
-        return {
-            "id": d.id,
-            "uid": decree_uid(d.link),
-            "source_id": rec.source_id,
-            "prefecture": src.name if src else rec.source_id,
-            "department": src.department if src else None,
-            "categories": list(d.categories),
-            "title": d.title,
-            "number": d.number,
-            "signed_on": _iso(d.signed_on),
-            "link": d.link,
-            "first_page": d.first_page,
-            "last_page": d.last_page,
-            "recueil_url": rec.url,
-            "recueil_title": rec.title,
-            "published": _iso(rec.published),
-            "first_seen_at": _iso(rec.first_seen_at),
-            "pdf_created_at": _iso(rec.pdf_created_at),
-            "details": {
-                "places": list(shown.places),
-                "event": shown.event,
-                "start": _iso(shown.start),
-                "end": _iso(shown.end),
-                "service": shown.service,
-                "cameras": shown.cameras,
-                "aircraft": shown.aircraft,
-                "legal_basis": list(shown.legal_basis),
-            },
-            "flags": [{"id": k, "text": v} for k, v in flags.items()],
+        late = lateness(
+            signed_on=d.signed_on,
+            period_start=shown.start,
+            published=rec.published,
+            pdf_created_at=rec.pdf_created_at,
+            first_seen=rec.first_seen_at,
+        )
+        return DecreeRecord(
+            id=d.id,
+            uid=decree_uid(d.link),
+            source_id=rec.source_id,
+            prefecture=src.name if src else rec.source_id,
+            department=src.department if src else None,
+            categories=list(d.categories),
+            title=d.title,
+            number=d.number,
+            signed_on=d.signed_on,
+            link=d.link,
+            first_page=d.first_page,
+            last_page=d.last_page,
+            recueil_url=rec.url,
+            recueil_title=rec.title,
+            published=rec.published,
+            first_seen_at=rec.first_seen_at,
+            pdf_created_at=rec.pdf_created_at,
+            details=DecreeDetails(
+                places=list(shown.places),
+                event=shown.event,
+                start=shown.start,
+                end=shown.end,
+                service=shown.service,
+                cameras=shown.cameras,
+                aircraft=shown.aircraft,
+                legal_basis=list(shown.legal_basis),
+            ),
+            flags=[DecreeFlag(id=k, text=v) for k, v in flags.items()],
             # false only for a decree that was flagged, and posted, under earlier rules
-            "flagged": bool(d.flagged),
+            flagged=bool(d.flagged),
             # when a re-read of its recueil no longer found it at this page
-            "superseded_at": _iso(d.superseded_at),
+            superseded_at=d.superseded_at,
             # flagged from its recueil's sommaire: its own pages unreadable, or not in the PDF
-            "from_sommaire": bool(d.from_sommaire),
-            "pages_missing": bool(d.pages_missing),
-        }
+            from_sommaire=bool(d.from_sommaire),
+            pages_missing=bool(d.pages_missing),
+            doubts=list(d.doubts or []),
+            changes=life.changes,
+            changed_by=life.changed_by,
+            court=life.court,
+            lateness=DecreeLateness(**{k: v for k, v in vars(late).items() if k != "signed_on"}),
+            posted_categories=posted_categories,
+        )
 
 
 def _haystack(row: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.exc import ArgumentError
 
 from attrap.store.db import Base
 
@@ -25,6 +26,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:  # the alembic command line
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:  # create_engine(None)'s error, naming the missing setting
+        raise ArgumentError("Expected string or URL object, got None (no sqlalchemy.url is set)")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
