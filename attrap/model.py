@@ -179,6 +179,8 @@ class Alert:
     doubts: list[str] = field(default_factory=list)
     #: set on a post about a change: the earlier decree this one abrogates or modifies
     change: Change | None = None
+    #: on a decree's own post: the earlier decrees it changes (a modification that authorises)
+    changes: list[Change] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

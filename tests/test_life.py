@@ -396,3 +396,37 @@ def test_the_map_colours_each_department_and_says_unhealthy_and_not_watched(cli_
         )
         bad = web.get("/carte", params={"since": "demain"}, headers={"Accept": "text/html"})
         assert bad.status_code == 400 and "since" in bad.text
+
+
+MODIFYING = f"""PRÉFET DES BOUCHES-DU-RHÔNE
+Arrêté n° 13-2026-10-15-00011 modifiant l'arrêté n° {AUTHORISED} du 14 octobre 2026 autorisant la captation, l'enregistrement et la transmission d'images au moyen de caméras installées sur des aéronefs
+Le préfet de police des Bouches-du-Rhône,
+Vu le code de la sécurité intérieure, notamment ses articles L. 242-1 à L. 242-8 ;
+ARRÊTE :
+Article 1er : L'arrêté n° {AUTHORISED} du 14 octobre 2026 est modifié comme suit.
+{_AUTHORISING_ARTICLE.replace("le 4 novembre 2026", "le 16 octobre 2026")}
+Fait à Marseille, le 15 octobre 2026
+"""
+
+
+def test_a_modification_that_authorises_is_posted_once_as_itself_and_says_what_it_modifies(
+    tmp_path, cli_env, fixture_site, mastodon_server
+):
+    recueils = _oracle()["recueils"]
+    later = recueils[1]["path"]
+    fixture_site.inject(later, 404, times=50)
+    env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
+    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
+    [first] = [
+        s for s in mastodon_server.statuses if "#page=5" in s["text"] and recueils[0]["path"] in s["text"]
+    ]
+    pdf = make_pdf(
+        tmp_path / "modification.pdf", ["RECUEIL DES ACTES ADMINISTRATIFS N°13-2026-247", MODIFYING]
+    )
+    fixture_site._faults.clear()
+    fixture_site.replace(later, pdf.read_bytes(), "application/pdf")
+    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
+    run_cli("publish", env=env)
+    [post] = [s["text"] for s in mastodon_server.statuses if later in s["text"]]
+    assert post.startswith("🚁 Autorisation de drones")  # its own post, not a second one as a change
+    assert f"✏️ Modifie l'arrêté n° {AUTHORISED} du 14 octobre 2026 (publication : {first['url']})" in post

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import regex
 
 from attrap.model import Alert, Change, Details
-from attrap.rules.changes import PARTICIPLES
+from attrap.rules.changes import PARTICIPLES, VERBS
 from attrap.rules.frdates import format_date, format_period
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def render_post(
         "who": _who(d) if d else "",
         "details": f"Signé le {format_date(alert.signed_on)}" if alert.signed_on else "",
         "when": format_period(d.start, d.end) if d else "",
-        "flags": "\n".join(f"⚠️ {clean(f)}" for f in alert.flags),
+        "flags": "\n".join([f"⚠️ {clean(f)}" for f in alert.flags] + [_changes(c) for c in alert.changes]),
     }
     fixed = {
         "heading": category.heading if category else f"Autorisation ({alert.category})",
@@ -140,6 +140,12 @@ CHANGE_HEADINGS = {
     "abrogation": "↩️ Abrogée", "retrait": "↩️ Retirée", "suspension": "⏸️ Suspendue",
     "modification": "✏️ Modifiée",
 }  # fmt: skip
+
+
+def _changes(c: Change) -> str:
+    """ "✏️ Modifie l'arrêté n° … du … (publication : URL)" on a decree's own post."""
+    said = f"✏️ {VERBS.get(c.kind, c.kind)} {_cited('', c.number, c.signed_on)}"
+    return said + (f" (publication : {c.status_url})" if c.status_url else "")
 
 
 def _cited(title: str, number: str | None, signed_on: date | None) -> str:

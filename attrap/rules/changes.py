@@ -29,6 +29,8 @@ KINDS = {
 PARTICIPLES = {
     "abrogation": "abrogé", "retrait": "retiré", "suspension": "suspendu", "modification": "modifié",
 }  # fmt: skip
+#: how a decree that changes another says it ("Abroge l'arrêté n° …")
+VERBS = {"abrogation": "Abroge", "retrait": "Retire", "suspension": "Suspend", "modification": "Modifie"}
 
 _DATE = r"\d{1,2}(?:er)?\s+[a-z]+\s+\d{4}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
 _NUMBER = r"(?:n\s*[°o]|no\.?|numero)\s*(?P<number>[\w./-]*\d[\w./-]*)"

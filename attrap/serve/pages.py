@@ -39,6 +39,7 @@ from attrap import __version__
 from attrap.config import PROJECT_URL
 from attrap.crawl.sources import Source
 from attrap.model import Details
+from attrap.rules.changes import VERBS
 from attrap.rules.classify import load_rules
 from attrap.rules.frdates import format_date, format_period
 from attrap.rules.lateness import LatenessSummary, lateness, summarise
@@ -76,7 +77,7 @@ POST_STATUSES = {
 #: a decree's life, as its page says it (attrap.rules.changes kinds; attrap annotate decisions)
 CHANGED_BY = {"abrogation": "Abrogé par", "retrait": "Retiré par", "suspension": "Suspendu par",
               "modification": "Modifié par"}  # fmt: skip
-CHANGES = {"abrogation": "Abroge", "retrait": "Retire", "suspension": "Suspend", "modification": "Modifie"}
+CHANGES = VERBS
 
 HTML = "text/html; charset=utf-8"
 

@@ -1020,7 +1020,25 @@ class Store:
                 pages_missing=bool(d.pages_missing),
                 doubts=list(d.doubts or []),
                 change=self._change_of(s, p) if p.kind == "change" else None,
+                changes=self._changes_of(s, p) if p.kind != "change" else [],
             )
+
+    def _changes_of(self, s: Session, post: Post) -> list[Change]:
+        """The earlier decrees a decree posted as itself changes, each with its post on the
+        post's channel when it has one."""
+        out = []
+        for link in s.scalars(
+            select(DecreeLink)
+            .where(DecreeLink.decree_id == post.decree_id, DecreeLink.target_id.is_not(None))
+            .order_by(DecreeLink.position)
+        ):
+            target = link.target
+            assert target is not None
+            url = s.scalar(
+                select(Post.status_url).where(Post.decree_id == target.id, Post.channel == post.channel)
+            )
+            out.append(Change(link.kind, target.title, target.number, target.signed_on, target.link, url))
+        return out
 
     def _change_of(self, s: Session, post: Post) -> Change | None:
         """What a change post says of the decree changed: the first one its decree cites that
