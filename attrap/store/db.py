@@ -1023,9 +1023,9 @@ class Store:
                 changes=self._changes_of(s, p) if p.kind != "change" else [],
             )
 
-    def _changes_of(self, s: Session, post: Post) -> list[Change]:
-        """The earlier decrees a decree posted as itself changes, each with its post on the
-        post's channel when it has one."""
+    def _changes_of(self, s: Session, post: Post, *, posted_only: bool = False) -> list[Change]:
+        """The earlier decrees a post's decree changes, each with its post on the post's
+        channel (``posted_only``: only those that have one)."""
         out = []
         for link in s.scalars(
             select(DecreeLink)
@@ -1034,35 +1034,18 @@ class Store:
         ):
             target = link.target
             assert target is not None
-            url = s.scalar(
-                select(Post.status_url).where(Post.decree_id == target.id, Post.channel == post.channel)
-            )
+            on_channel = (Post.decree_id == target.id) & (Post.channel == post.channel)
+            target_post = s.scalar(select(Post).where(on_channel))
+            if target_post is None and posted_only:
+                continue
+            url = target_post.status_url if target_post is not None else None
             out.append(Change(link.kind, target.title, target.number, target.signed_on, target.link, url))
         return out
 
     def _change_of(self, s: Session, post: Post) -> Change | None:
         """What a change post says of the decree changed: the first one its decree cites that
         was posted on the post's channel."""
-        for link in s.scalars(
-            select(DecreeLink)
-            .where(DecreeLink.decree_id == post.decree_id, DecreeLink.target_id.is_not(None))
-            .order_by(DecreeLink.position)
-        ):
-            target = link.target
-            assert target is not None
-            target_post = s.scalar(
-                select(Post).where(Post.decree_id == target.id, Post.channel == post.channel)
-            )
-            if target_post is not None:
-                return Change(
-                    link.kind,
-                    target.title,
-                    target.number,
-                    target.signed_on,
-                    target.link,
-                    target_post.status_url,
-                )
-        return None
+        return next(iter(self._changes_of(s, post, posted_only=True)), None)
 
     def update_post(self, post_id: int, **values: Any) -> None:
         with self.session() as s:
