@@ -316,10 +316,6 @@ class Saved:
     newly_flagged: list[int] = field(default_factory=list)
     #: decrees flagged before, not any more (their posts stay as they are)
     unflagged: list[int] = field(default_factory=list)
-    #: posts queued because a decree changes one posted before (abrogation, modification)
-    changes_queued: int = 0
-    #: posts held for review (doubtful decisions)
-    for_review: int = 0
 
 
 @dataclass(frozen=True)
@@ -617,12 +613,7 @@ class Store:
         saved.flagged_ids = [r.id for r in rows if r.flagged]
         changing = self._link(s, rec.source_id, rows, [cd.citations for cd in decrees])
         saved.posts_queued = self._queue(s, [r for r in rows if r.flagged], routes, hold=hold)
-        saved.for_review = len(
-            s.scalars(
-                select(Post.id).where(Post.decree_id.in_(saved.flagged_ids), Post.status == "review")
-            ).all()
-        )
-        saved.changes_queued = self._queue_changes(s, changing, routes, hold=hold)
+        self._queue_changes(s, changing, routes, hold=hold)
         return saved
 
     # -- a decree's life ------------------------------------------------------------------------

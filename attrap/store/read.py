@@ -349,7 +349,6 @@ class Catalog:
             select(DecreeLink, other)
             .outerjoin(other, DecreeLink.target_id == other.id)
             .where(DecreeLink.decree_id.in_(ids))
-            .options(contains_eager(DecreeLink.target.of_type(other)))
             .order_by(DecreeLink.decree_id, DecreeLink.position)
         ):
             lives[link.decree_id].changes.append(
