@@ -4,7 +4,7 @@ Generates a set of recueils (dense text pages; the same recueils with 25 % of th
 scanned; a few fully scanned ones), then reads them with the same number of worker processes:
 
 - attrap: text layer by pdfminer, OCR only where a page has none, decrees split out
-  (``attrap.read.sandbox.ReaderPool`` running ``attrap.run.pipeline.read_decrees``); and the same with
+  (``attrap.read.sandbox.ReaderPool`` running ``attrap.read.document.read_decrees``); and the same with
   the optional PDFium text-layer reader (``ATTRAP_TEXT_BACKEND=pdfium``);
 - OCR every page (the best-known peer's approach): render each page and run tesseract;
 - OCR of the scanned pages only: the floor for the mixed set;
@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from attrap.read import extract  # noqa: E402
+from attrap.read.document import read_decrees  # noqa: E402
 from attrap.read.sandbox import ReaderPool  # noqa: E402
-from attrap.run.pipeline import read_decrees  # noqa: E402
 from tests.pdfgen import make_pdf, make_scanned_pdf  # noqa: E402
 
 VISAS = (

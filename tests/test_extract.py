@@ -276,3 +276,20 @@ def test_ocr_can_be_turned_off(tmp_path):
     pdf = make_scanned_pdf(tmp_path / "scan.pdf", recueil_pages()[:3], scanned={3})
     pages = list(extract_pages(pdf, ocr=False))
     assert pages[2].method == "text" and needs_ocr(pages[2])
+
+
+def test_a_reading_process_holds_the_readers_not_the_store_the_crawler_or_the_publisher(tmp_path):
+    """Up to ATTRAP_WORKERS reading processes run at once, each from a forkserver that preloads
+    what reading needs (attrap.read.document): not the database layer, the HTTP client, the
+    HTML parser or Mastodon.py, whose imports would cost each process time and memory."""
+    from attrap.read import sandbox
+    from attrap.read.document import read_decrees
+
+    pdf = make_pdf(tmp_path / "r.pdf", recueil_pages()[:2])
+    assert sandbox.run(read_decrees, pdf, label=pdf.name).page_count == 2
+    # builtins.eval travels by name: what a fresh reading process has imported
+    loaded = set(sandbox.run(eval, "sorted(__import__('sys').modules)"))
+    assert {"pdfminer", "attrap.read.extract", "attrap.read.split"} <= loaded
+    heavy = {"sqlalchemy", "httpx", "bs4", "mastodon", "alembic", "fastapi", "attrap.store", "attrap.crawl"}
+    assert heavy & loaded == set(), sorted(heavy & loaded)
+    assert not {m for m in loaded if m.startswith(("attrap.publish", "attrap.run", "attrap.serve"))}

@@ -13,8 +13,10 @@ pages and inside them, and stops itself with the page it reached (:mod:`attrap.r
 a child that has not answered :data:`KILL_GRACE` seconds past that limit (stuck inside a single
 pdfminer call) is killed.
 
-Children come from a ``forkserver`` that has already imported the readers, so starting one
-costs milliseconds, and forking never copies the parent's threads (scheduler, HTTP clients).
+Children come from a ``forkserver`` that has already imported the readers
+(:mod:`attrap.read.document`, and only what reading needs: no store, crawler or publisher), so
+starting one costs milliseconds, and forking never copies the parent's threads (scheduler, HTTP
+clients).
 :class:`ReaderPool` runs up to ``workers`` such children at once, one document each.
 """
 
@@ -89,7 +91,7 @@ def _context() -> _Context:
             ctx: _Context
             if "forkserver" in multiprocessing.get_all_start_methods():
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["attrap.run.pipeline"])
+                ctx.set_forkserver_preload(["attrap.read.document"])
             else:
                 ctx = multiprocessing.get_context("spawn")
             _CONTEXT = ctx

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from attrap.errors import AttrapError, NotModifiedError
 from attrap.logs import event
 from attrap.model import ClassifiedDecree, Decree
 from attrap.publish.outbox import Publisher, PublishReport
-from attrap.read import extract, sandbox, split
+from attrap.read import extract, sandbox
+from attrap.read.document import ReadDocument, read_decrees
 from attrap.read.sandbox import ReaderPool
 from attrap.rules.changes import find_citations
 from attrap.rules.classify import Ruleset, load_rules
@@ -487,29 +487,6 @@ class ReclassifyReport:
     posts_queued: int = 0
     refetch: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ReadDocument:
-    """What reading one file gives: its decrees, its page count, the PDF's own creation date."""
-
-    decrees: list[Decree]
-    page_count: int
-    created: datetime | None
-    #: the reading process's peak resident memory
-    peak_memory_mb: float = 0.0
-
-
-def read_decrees(path: Path) -> ReadDocument:
-    """Extract and split one PDF or text file (runs in a reader process: see attrap.read.sandbox).
-
-    Reading keeps to that process's time limit, the sandbox's timeout (ATTRAP_READ_TIMEOUT):
-    past it, it stops with the page it reached (:func:`attrap.read.extract.extract_pages`)."""
-    pages = extract.read_document(path)
-    created = extract.pdf_creation_date(path) if path.suffix.lower() != ".txt" else None
-    decrees = split.split_decrees(pages)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return ReadDocument(decrees, len(pages), created, round(peak, 1))
 
 
 def read_and_classify(
