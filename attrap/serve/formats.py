@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import regex
@@ -27,7 +27,9 @@ from attrap import __version__
 from attrap.config import PROJECT_URL
 from attrap.rules.changes import PARTICIPLES
 from attrap.rules.frdates import format_date, format_period
-from attrap.store.read import BadParameter, Catalog, DecreeChange, DecreeRecord, Filter
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is loaded by what exports, not by what lists the formats
+    from attrap.store.read import Catalog, DecreeChange, DecreeRecord, Filter
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -237,6 +239,8 @@ FORMATS: dict[str, Format] = {
 
 def export(catalog: Catalog, fmt: str, f: Filter | None = None) -> bytes:
     """Every flagged decree ``f`` selects, in ``fmt`` (one of :data:`FORMATS`), as UTF-8 bytes."""
+    from attrap.store.read import BadParameter, Filter
+
     if fmt not in FORMATS:
         raise BadParameter("format", f"expected one of {', '.join(FORMATS)}")
     f = f or Filter()

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     cast,
     column,
     create_engine,
@@ -45,7 +46,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -379,6 +380,14 @@ def idempotency_key(url: str, first_page: int, channel: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
+def _schema_version(conn: Connection) -> str | None:
+    """The Alembic revision the database is at (its ``alembic_version`` table), None when empty."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return versions[0] if len(versions) == 1 else None
+
+
 class Store:
     """Thin repository over the database; every method is one short transaction."""
 
@@ -393,17 +402,17 @@ class Store:
             self.upgrade()
 
     def schema_version(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return _schema_version(conn)
 
     def upgrade(self) -> tuple[str | None, str | None]:
         """Apply the migrations the database lacks (Alembic); safe when several processes start
         at once. Returns (version before, version after) and logs the change."""
+        with self.engine.connect() as conn:  # the usual case, read without loading Alembic
+            if (current := _schema_version(conn)) == SCHEMA_HEAD:
+                return current, current
         from alembic import command
         from alembic.config import Config
-        from alembic.runtime.migration import MigrationContext
 
         cfg = Config()
         cfg.set_main_option("script_location", "attrap.store:migrations")
@@ -412,14 +421,14 @@ class Store:
                 with self.engine.begin() as conn:
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-                    before = MigrationContext.configure(conn).get_current_revision()
+                    before = _schema_version(conn)
                     if before == SCHEMA_HEAD:
                         return before, before
                     cfg.attributes["connection"] = conn
                     if before is None and inspect(conn).has_table("decrees"):
                         command.stamp(cfg, "0001")  # created by attrap 0.1, before migrations
                     command.upgrade(cfg, "head")
-                    after = MigrationContext.configure(conn).get_current_revision()
+                    after = _schema_version(conn)
                 log.info("database schema upgraded from %s to %s", before or "empty", after)
                 return before, after
             except (IntegrityError, OperationalError, ProgrammingError):
@@ -1105,58 +1114,77 @@ class Store:
             return list(s.scalars(q))
 
     def source_status(self, source_ids: Sequence[str]) -> list[SourceStatus]:
-        out = []
+        """Each source's last runs, health and counts, in a fixed number of queries (not one
+        set per source: the status page and ``attrap status`` ask for every source at once)."""
+        ids = list(source_ids)
+
+        def latest(row_id: Any, key: Any, order: tuple[Any, ...], n: int, *where: Any) -> Select:
+            """The ids of the ``n`` latest rows (by ``order``) of each source (``key``)."""
+            rank = func.row_number().over(partition_by=key, order_by=order).label("rank")
+            ranked = select(row_id.label("id"), rank).where(key.in_(ids), *where).subquery()
+            return select(ranked.c.id).where(ranked.c.rank <= n)
+
+        def per_source(query: Select) -> dict[str, tuple]:
+            query = query.where(Recueil.source_id.in_(ids)).group_by(Recueil.source_id)
+            return {sid: tuple(rest) for sid, *rest in s.execute(query)}
+
         with self.session() as s:
-            for sid in source_ids:
-                runs = list(
-                    s.scalars(
-                        select(CrawlRun)
-                        .where(CrawlRun.source_id == sid, CrawlRun.outcome != "running")
-                        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                        .limit(10)
-                    )
+            runs: dict[str, list[CrawlRun]] = {sid: [] for sid in ids}
+            run_order = (CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            last_runs = latest(CrawlRun.id, CrawlRun.source_id, run_order, 10, CrawlRun.outcome != "running")
+            for run in s.scalars(select(CrawlRun).where(CrawlRun.id.in_(last_runs)).order_by(*run_order)):
+                runs[run.source_id].append(run)
+            published: dict[str, list[date]] = {sid: [] for sid in ids}
+            last_recueils = latest(Recueil.id, Recueil.source_id, (Recueil.id.desc(),), 200)
+            for sid, day, seen in s.execute(
+                select(Recueil.source_id, Recueil.published, Recueil.first_seen_at)
+                .where(Recueil.id.in_(last_recueils))
+                .order_by(Recueil.id.desc())
+            ):
+                published[sid].append(day or seen.date())
+            recueils = per_source(
+                select(
+                    Recueil.source_id,
+                    func.count(Recueil.id),
+                    func.sum(case((Recueil.status == "failed", 1), else_=0)),
                 )
-                run = runs[0] if runs else None
-                reason = s.scalar(
-                    select(Post.error)
-                    .join(DecreeRow)
-                    .join(Recueil)
-                    .where(Recueil.source_id == sid, Post.status.in_(("queued", "sending")))
-                    .where(Post.error.is_not(None))
-                    .order_by(Post.id)
-                    .limit(1)
-                )
-                dated = s.execute(
-                    select(Recueil.published, Recueil.first_seen_at)
-                    .where(Recueil.source_id == sid)
-                    .order_by(Recueil.id.desc())
-                    .limit(200)
-                )
-                published = [day or seen.date() for day, seen in dated]
-                health = assess(runs, published=published, source_id=sid)
-                count = lambda q: s.scalar(select(func.count()).select_from(q.subquery())) or 0  # noqa: E731
-                recs = select(Recueil.id).where(Recueil.source_id == sid)
-                failed = recs.where(Recueil.status == "failed")
-                decrees = select(DecreeRow.id).join(Recueil).where(Recueil.source_id == sid)
-                flagged = decrees.where(DecreeRow.flagged)
-                waiting = (
-                    select(Post.id)
-                    .join(DecreeRow)
-                    .join(Recueil)
-                    .where(Recueil.source_id == sid, Post.status.in_(("queued", "sending")))
-                )
+            )
+            decrees = per_source(
+                select(
+                    Recueil.source_id,
+                    func.count(DecreeRow.id),
+                    func.sum(case((DecreeRow.flagged, 1), else_=0)),
+                ).join(Recueil, DecreeRow.recueil_id == Recueil.id)
+            )
+            waiting = (
+                select(Recueil.source_id)
+                .select_from(Post)
+                .join(DecreeRow, Post.decree_id == DecreeRow.id)
+                .join(Recueil, DecreeRow.recueil_id == Recueil.id)
+                .where(Post.status.in_(("queued", "sending")))
+            )
+            posts = per_source(waiting.add_columns(func.count(Post.id)))
+            first_error = per_source(waiting.add_columns(func.min(Post.id)).where(Post.error.is_not(None)))
+            error_ids = [post_id for (post_id,) in first_error.values()]
+            errors = {i: e for i, e in s.execute(select(Post.id, Post.error).where(Post.id.in_(error_ids)))}
+            out = []
+            for sid in ids:
+                last = runs[sid][0] if runs[sid] else None
+                health = assess(runs[sid], published=published[sid], source_id=sid)
+                n_recueils, n_failed = recueils.get(sid, (0, 0))
+                n_decrees, n_flagged = decrees.get(sid, (0, 0))
                 out.append(
                     SourceStatus(
                         source_id=sid,
-                        last_run=run.started_at if run else None,
-                        last_outcome=run.outcome if run else None,
-                        last_error=run.error if run else None,
-                        recueils=count(recs),
-                        failed=count(failed),
-                        decrees=count(decrees),
-                        flagged=count(flagged),
-                        posts_waiting=count(waiting),
-                        posts_waiting_reason=reason,
+                        last_run=last.started_at if last else None,
+                        last_outcome=last.outcome if last else None,
+                        last_error=last.error if last else None,
+                        recueils=n_recueils,
+                        failed=n_failed or 0,
+                        decrees=n_decrees,
+                        flagged=n_flagged or 0,
+                        posts_waiting=posts.get(sid, (0,))[0],
+                        posts_waiting_reason=errors.get(first_error[sid][0]) if sid in first_error else None,
                         healthy=health.healthy,
                         health=health.reason,
                         state=health.state,
