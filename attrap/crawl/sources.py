@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -155,6 +155,16 @@ def load_sources(directory: Path | None = None) -> dict[str, Source]:
     return sources
 
 
-@cache
 def registry() -> dict[str, Source]:
-    return load_sources()
+    """The sources of the source folder in use (ATTRAP_SCRAPERS_DIR, else the shipped one), read
+    again when a file of it is added, removed or edited."""
+    folder = data_dir("scrapers", SCRAPERS_ENV)
+    stamp = tuple(
+        sorted((f.name, st.st_mtime_ns, st.st_size) for f in folder.glob("*.toml") if (st := f.stat()))
+    )
+    return _registry(folder, stamp)
+
+
+@lru_cache(maxsize=4)
+def _registry(folder: Path, stamp: tuple) -> dict[str, Source]:
+    return load_sources(folder)

@@ -32,11 +32,18 @@ _URL = regex.compile(r"https?://\S+")
 _CONTROL = regex.compile(r"[\p{Cc}\p{Cf}]")
 
 
-@functools.cache
 def _categories() -> dict[str, Category]:
-    from attrap.rules.classify import load_rules
+    """The categories of the patterns directory in use (ATTRAP_PATTERNS_DIR, else patterns/)."""
+    from attrap.resources import data_dir
 
-    return load_rules().categories
+    return _categories_of(data_dir("patterns", "ATTRAP_PATTERNS_DIR"))
+
+
+@functools.cache
+def _categories_of(directory: Path) -> dict[str, Category]:
+    from attrap.rules.classify import load_categories
+
+    return load_categories(directory)
 
 
 def post_length(text: str) -> int:
