@@ -154,8 +154,12 @@ def invoke_cli(*args: str, env: dict[str, str], check: bool = True) -> subproces
     """Run ``attrap ARGS`` in this process, as :func:`run_cli` runs it in a subprocess (whose start
     costs about a CPU second): the same environment (no other ATTRAP_ or MASTODON_ variable) and
     directory, its exit status, stdout and stderr; an uncaught exception is raised. The process's
-    environment and logging are left as they were. For commands that read the store, or stop at
-    their options: not the ones a test kills, nor those that publish."""
+    environment and logging are left as they were; a scan's PDFs are read in children of this
+    process's forkserver, as a scan's in its own. For any command but those a test kills (armed
+    with ATTRAP_FAULTS, or sent a signal), the daemons, and processes that race each other: they
+    run in a subprocess (:func:`run_cli`), as do the end-to-end scans that keep the whole path."""
+    if "ATTRAP_FAULTS" in env:
+        raise ValueError("a command armed with ATTRAP_FAULTS kills its process: use run_cli")
     import logging
 
     from click.testing import CliRunner

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli
 
 
 @pytest.fixture
@@ -30,14 +30,14 @@ def test_pdfium_and_pdfminer_find_the_same_decrees_in_every_fixture_recueil(env)
     got = {}
     for backend in ("pdfminer", "pdfium"):
         run_env = dict(env, ATTRAP_TEXT_BACKEND=backend)
-        got[backend] = _decrees(json.loads(run_cli("classify", *pdfs, "--json", env=run_env).stdout))
+        got[backend] = _decrees(json.loads(invoke_cli("classify", *pdfs, "--json", env=run_env).stdout))
     assert got["pdfium"] == got["pdfminer"]
     assert any(d[4] for d in got["pdfium"])  # flagged decrees among them
 
 
 def test_an_unknown_backend_is_a_clear_error(env):
     pdf = next((SITES / "pref13").rglob("*.pdf"))
-    proc = run_cli("classify", str(pdf), env=dict(env, ATTRAP_TEXT_BACKEND="mupdf"), check=False)
+    proc = invoke_cli("classify", str(pdf), env=dict(env, ATTRAP_TEXT_BACKEND="mupdf"), check=False)
     assert proc.returncode != 0
     assert "ATTRAP_TEXT_BACKEND must be one of pdfminer, pdfium" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr

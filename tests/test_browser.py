@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, serving
+from tests.conftest import invoke_cli, serving
 from tests.test_export import oracle
 
 #: Debian's chromium (apt-get install chromium; `make test` installs it); Playwright drives it
@@ -121,7 +121,7 @@ def test_the_map_leads_to_a_decree_and_its_abrogation(browser, cli_env, fixture_
         tmp_path / "abrogation.pdf", ["RECUEIL DES ACTES ADMINISTRATIFS N°13-2026-247", ABROGATION]
     )
     fixture_site.replace(later, pdf.read_bytes(), "application/pdf")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     with serving(cli_env) as base:
         context, page, requested, problems = _open(browser)
 

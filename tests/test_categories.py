@@ -7,7 +7,7 @@ import shutil
 
 import httpx
 
-from tests.conftest import ROOT, invoke_cli, run_cli, serving
+from tests.conftest import ROOT, invoke_cli, serving
 from tests.mastoserver import MastoServer
 
 CATEGORY = """
@@ -46,7 +46,7 @@ def test_a_category_added_in_categories_toml_is_posted_shown_and_drawn_as_it_say
         )
         channels.chmod(0o600)
         env = dict(cli_env, ATTRAP_PATTERNS_DIR=str(patterns), ATTRAP_CHANNELS_FILE=str(channels))
-        run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+        invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
         posts = [s["text"] for s in server.statuses]
     assert posts and all(p.startswith("🚧 Route fermée") and "#routes #Test #dep13" in p for p in posts)
     monkeypatch.setenv("ATTRAP_PATTERNS_DIR", str(patterns))  # the web app runs in this process

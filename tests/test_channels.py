@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli
 from tests.mastoserver import MastoServer
 
 ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -56,7 +56,7 @@ def _write(tmp_path, text, mode=0o600):
 def test_each_channel_posts_its_categories_and_departments(cli_env, fixture_site, server, tmp_path):
     path = _write(tmp_path, _channels(server.base_url))
     env = dict(cli_env, ATTRAP_CHANNELS_FILE=str(path), VSA_TOKEN="tok-vsa")
-    proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    proc = invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
     by_account = Counter(s["account"] for s in server.statuses)
     assert by_account == {"drones": CATEGORIES["drone"], "vsa": CATEGORIES["avs"]}
     assert all("#drones" in s["text"] for s in server.statuses if s["account"] == "drones")
@@ -64,14 +64,14 @@ def test_each_channel_posts_its_categories_and_departments(cli_env, fixture_site
     assert {s["visibility"] for s in server.statuses if s["account"] == "vsa"} == {"unlisted"}
     assert "tok-" not in proc.stdout + proc.stderr
     # a second pass posts nothing again on any channel
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
-    run_cli("publish", env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    invoke_cli("publish", env=env)
     assert Counter(s["account"] for s in server.statuses) == by_account
 
 
 def test_a_channels_file_readable_by_others_is_refused(cli_env, server, tmp_path):
     path = _write(tmp_path, _channels(server.base_url), mode=0o644)
-    proc = run_cli(
+    proc = invoke_cli(
         "publish", env=dict(cli_env, ATTRAP_CHANNELS_FILE=str(path), VSA_TOKEN="tok-vsa"), check=False
     )
     assert proc.returncode != 0
@@ -112,7 +112,7 @@ def test_a_channels_file_readable_by_others_is_refused(cli_env, server, tmp_path
 )
 def test_a_bad_channel_is_a_clear_error_without_its_token(cli_env, server, tmp_path, extra, message):
     path = _write(tmp_path, _channels(server.base_url, extra))
-    proc = run_cli(
+    proc = invoke_cli(
         "publish", env=dict(cli_env, ATTRAP_CHANNELS_FILE=str(path), VSA_TOKEN="tok-vsa"), check=False
     )
     assert proc.returncode != 0 and message in proc.stderr
@@ -123,7 +123,7 @@ def test_a_bad_channel_is_a_clear_error_without_its_token(cli_env, server, tmp_p
 
 def test_a_missing_token_variable_is_named(cli_env, server, tmp_path):
     path = _write(tmp_path, _channels(server.base_url))
-    proc = run_cli("publish", env=dict(cli_env, ATTRAP_CHANNELS_FILE=str(path)), check=False)
+    proc = invoke_cli("publish", env=dict(cli_env, ATTRAP_CHANNELS_FILE=str(path)), check=False)
     assert (
         proc.returncode != 0 and "channel 'vsa': the environment variable VSA_TOKEN is not set" in proc.stderr
     )

@@ -28,7 +28,7 @@ def _expected_flags(base_url: str = REAL) -> dict[str, list[str]]:
 
 
 def test_sources_lists_every_registered_source(cli_env):
-    out = json.loads(run_cli("sources", "--json", env=cli_env).stdout)
+    out = json.loads(invoke_cli("sources", "--json", env=cli_env).stdout)
     pref13 = next(s for s in out if s["id"] == "pref13")
     assert pref13["urls"] == ["https://www.bouches-du-rhone.gouv.fr/Publications/RAA-et-Archives"]
 
@@ -37,7 +37,7 @@ def test_classify_reports_each_decree_with_pages_rules_and_excerpts(cli_env, tmp
     pdf = make_pdf(tmp_path / "recueil.pdf", recueil_pages())
     txt = tmp_path / "recueil.txt"
     txt.write_text("\f".join(recueil_pages()), encoding="utf-8")
-    out = json.loads(run_cli("classify", str(pdf), str(txt), "--json", env=cli_env).stdout)
+    out = json.loads(invoke_cli("classify", str(pdf), str(txt), "--json", env=cli_env).stdout)
     for result in out:
         assert result["categories"] == ["drone", "videoprotection"]
         decrees = result["decrees"]
@@ -53,7 +53,7 @@ def test_classify_reports_a_bad_file_and_goes_on(cli_env, tmp_path):
     bad = tmp_path / "error.pdf"
     bad.write_text("<html>Service indisponible</html>")
     good = make_pdf(tmp_path / "ok.pdf", recueil_pages())
-    proc = run_cli("classify", str(bad), str(good), env=cli_env, check=False)
+    proc = invoke_cli("classify", str(bad), str(good), env=cli_env, check=False)
     assert proc.returncode == 1
     assert "not a PDF (looks like HTML)" in proc.stdout
     assert "ok.pdf: drone, videoprotection" in proc.stdout
@@ -78,7 +78,7 @@ def test_scan_dry_run_finds_every_flagged_decree_then_nothing_twice(cli_env, fix
     assert again["sources"][0]["pdfs_new"] == 0 and again["posts"] == []
     assert [r for r in fixture_site.requests if r.path.endswith(".pdf")] == pdf_gets  # nothing downloaded
 
-    status = json.loads(run_cli("status", "--json", env=cli_env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=cli_env).stdout)
     row = next(s for s in status if s["source_id"] == "pref13")
     assert row["recueils"] == len(EXPECTED["recueils"]) and row["flagged"] == len(got)
     assert row["last_outcome"] == "ok"
@@ -109,9 +109,9 @@ def test_scan_posts_to_mastodon_once_per_decree(cli_env, fixture_site, mastodon_
 def test_a_mastodon_outage_loses_nothing(cli_env, fixture_site, mastodon_server):
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
     mastodon_server.fail_next("500", times=100)
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
     assert mastodon_server.statuses == []
-    status = json.loads(run_cli("status", "--json", env=env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=env).stdout)
     waiting = next(s for s in status if s["source_id"] == "pref13")["posts_waiting"]
     assert waiting > 0
     mastodon_server.fail_next("500", times=0)
@@ -121,14 +121,14 @@ def test_html_served_as_pdf_is_recorded_and_the_rest_goes_on(cli_env, fixture_si
     broken = EXPECTED["recueils"][0]["path"]
     fixture_site.replace(broken, b"<!DOCTYPE html><html><body>Challenge</body></html>", "text/html")
     out = json.loads(
-        run_cli(
+        invoke_cli(
             "scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", "--json", env=cli_env
         ).stdout
     )
     report = out["sources"][0]
     assert report["failed"] == 1 and report["processed"] == len(EXPECTED["recueils"]) - 1
     assert any("expected a PDF, got an HTML page" in e for e in report["errors"])
-    status = json.loads(run_cli("status", "--json", env=cli_env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=cli_env).stdout)
     assert next(s for s in status if s["source_id"] == "pref13")["failed"] == 1
 
 

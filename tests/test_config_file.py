@@ -7,7 +7,7 @@ import json
 import pytest
 
 from attrap.config import read_config
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, invoke_cli
 
 
 def _env(tmp_path, text: str) -> dict[str, str]:
@@ -27,31 +27,31 @@ def test_the_documented_example_file_loads():
 def test_the_file_sets_where_data_goes_and_the_environment_wins(tmp_path):
     db = tmp_path / "from-file.db"
     env = _env(tmp_path, f'data_dir = "{tmp_path / "d"}"\ndatabase_url = "sqlite:///{db}"\n')
-    out = run_cli("db", "upgrade", env=env).stdout
+    out = invoke_cli("db", "upgrade", env=env).stdout
     assert "upgraded from empty" in out and db.is_file()
 
     other = tmp_path / "from-env.db"
-    run_cli("db", "upgrade", env=dict(env, ATTRAP_DATABASE_URL=f"sqlite:///{other}"))
+    invoke_cli("db", "upgrade", env=dict(env, ATTRAP_DATABASE_URL=f"sqlite:///{other}"))
     assert other.is_file()
-    status = json.loads(run_cli("status", "--json", env=env).stdout)
+    status = json.loads(invoke_cli("status", "--json", env=env).stdout)
     assert status and all(s["recueils"] == 0 for s in status)
 
 
 def test_unknown_settings_and_tokens_are_refused_with_the_file_and_key(tmp_path):
-    proc = run_cli("status", env=_env(tmp_path, "[crawl]\ndelay = 3\n"), check=False)
+    proc = invoke_cli("status", env=_env(tmp_path, "[crawl]\ndelay = 3\n"), check=False)
     assert proc.returncode == 1
     assert f"{tmp_path / 'attrap.toml'}: unknown key 'crawl.delay' (known: request_delay)" in proc.stderr
-    proc = run_cli("status", env=_env(tmp_path, '[mastodon]\naccess_token = "abc123"\n'), check=False)
+    proc = invoke_cli("status", env=_env(tmp_path, '[mastodon]\naccess_token = "abc123"\n'), check=False)
     assert proc.returncode == 1 and "tokens go in the environment" in proc.stderr
     assert "abc123" not in proc.stderr
-    proc = run_cli("status", env=_env(tmp_path, "data_dir = [\n"), check=False)
+    proc = invoke_cli("status", env=_env(tmp_path, "data_dir = [\n"), check=False)
     assert proc.returncode == 1 and "attrap.toml" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_missing_named_file_is_an_error(tmp_path):
     env = _env(tmp_path, "")
     env["ATTRAP_CONFIG"] = str(tmp_path / "nope.toml")
-    proc = run_cli("status", env=env, check=False)
+    proc = invoke_cli("status", env=env, check=False)
     assert proc.returncode == 1 and "nope.toml, which is not a file" in proc.stderr
 
 
@@ -76,7 +76,7 @@ def test_a_missing_named_file_is_an_error(tmp_path):
     ],
 )
 def test_a_bad_key_or_value_is_one_line_naming_the_file_and_the_key(tmp_path, text, message):
-    proc = run_cli("status", env=_env(tmp_path, text), check=False)
+    proc = invoke_cli("status", env=_env(tmp_path, text), check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     [line] = [x for x in proc.stderr.splitlines() if x.startswith("Error:")]
     assert line.startswith(f"Error: {tmp_path / 'attrap.toml'}: ") and message in line, line
@@ -93,7 +93,7 @@ def test_the_command_line_wins_over_the_environment_which_wins_over_the_file_the
 
     def created(*args: str, env: dict[str, str]) -> set[str]:
         before = {p.name for p in tmp_path.rglob("*.db")}
-        run_cli("db", "upgrade", *args, env=env)
+        invoke_cli("db", "upgrade", *args, env=env)
         return {p.name for p in tmp_path.rglob("*.db")} - before
 
     assert created(env=no_file) == {"attrap.db"} and (data / "attrap.db").is_file()  # the default

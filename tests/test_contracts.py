@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from attrap.errors import ConfigError
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, invoke_cli
 
 sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -56,7 +56,7 @@ def patterns(tmp_path: Path, cli_env: dict[str, str]) -> tuple[Path, dict[str, s
 def test_a_misspelt_key_in_a_source_file_stops_attrap_sources(scrapers):
     folder, env = scrapers
     _edit(folder / "pref13.toml", "confirmed =", "confirmd =")
-    line = _refused(run_cli("sources", env=env, check=False), "scrapers/pref13.toml")
+    line = _refused(invoke_cli("sources", env=env, check=False), "scrapers/pref13.toml")
     assert line == (
         "Error: scrapers/pref13.toml: unknown key 'confirmd' (known: confirmed, department, engine, "
         "family, hosts, id, name, settings, timezone, urls)"
@@ -71,12 +71,14 @@ def test_a_source_setting_of_the_wrong_type_is_refused_naming_the_file_and_the_k
         'confirmed = "2025-09-09"',
         'confirmed = "2025-09-09"\n[settings]\nmax_pages = "300"',
     )
-    proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=env, check=False)
+    proc = invoke_cli(
+        "scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=env, check=False
+    )
     line = _refused(proc, "scrapers/pref13.toml", stream="stdout")  # the scan's report (and a log line)
     assert line.endswith("scrapers/pref13.toml: settings.max_pages must be an integer, not '300'"), line
     # the same value as a number is taken
     _edit(folder / "pref13.toml", 'max_pages = "300"', "max_pages = 300")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=env)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +166,7 @@ def test_a_misspelt_key_in_a_rule_stops_attrap_classify_naming_the_file_the_rule
     _edit(folder / "avs.toml", "must_not_match = [", "must_not_mach = [")
     text = tmp_path / "decree.txt"
     text.write_text("Arrêté portant autorisation d'un système de vidéoprotection\n", encoding="utf-8")
-    line = _refused(run_cli("classify", str(text), env=env, check=False), "patterns/avs.toml")
+    line = _refused(invoke_cli("classify", str(text), env=env, check=False), "patterns/avs.toml")
     assert line == (
         "Error: patterns/avs.toml: rule 'avs-title-authorisation': unknown key 'must_not_mach' (known: "
         "all, any, category, description, exclude, id, must_match, must_not_match, scope)"
@@ -207,7 +209,7 @@ def test_a_misspelt_key_in_categories_toml_stops_attrap_classify(patterns, tmp_p
     _edit(folder / "categories.toml", 'colour = "#000091"', 'color = "#000091"')
     text = tmp_path / "decree.txt"
     text.write_text("Arrêté\n", encoding="utf-8")
-    line = _refused(run_cli("classify", str(text), env=env, check=False), "patterns/categories.toml")
+    line = _refused(invoke_cli("classify", str(text), env=env, check=False), "patterns/categories.toml")
     assert line.startswith(
         "Error: patterns/categories.toml: category 'drone': unknown key 'color' (known: colour, description,"
     )
@@ -240,8 +242,8 @@ def test_a_category_of_the_wrong_shape_is_refused(patterns, old, new, message):
 def test_a_misspelt_key_in_windows_toml_stops_attrap_export(patterns):
     folder, env = patterns
     _edit(folder / "windows.toml", 'status = "in_force"', 'stauts = "in_force"')
-    run_cli("db", "upgrade", env=env)
-    line = _refused(run_cli("export", env=env, check=False), "patterns/windows.toml")
+    invoke_cli("db", "upgrade", env=env)
+    line = _refused(invoke_cli("export", env=env, check=False), "patterns/windows.toml")
     assert line.startswith("Error: patterns/windows.toml: window 'loi n° 2023-380") and line.endswith(
         ": unknown key 'stauts' (known: category, end, law, note, start, status)"
     )
@@ -294,7 +296,7 @@ def test_a_bad_environment_variable_is_named_with_its_value(tmp_path, name, valu
 
 @sqlite
 def test_a_bad_environment_variable_stops_the_command_in_one_line(cli_env):
-    proc = run_cli("status", env=dict(cli_env, ATTRAP_REQUEST_DELAY="abc"), check=False)
+    proc = invoke_cli("status", env=dict(cli_env, ATTRAP_REQUEST_DELAY="abc"), check=False)
     assert _refused(proc, "ATTRAP_REQUEST_DELAY") == "Error: ATTRAP_REQUEST_DELAY must be a number, not 'abc'"
 
 

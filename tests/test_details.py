@@ -12,7 +12,7 @@ from attrap.errors import ConfigError
 from attrap.model import Decree, Details, Page
 from attrap.rules.details import Window, assess, extract_details, load_windows
 from attrap.rules.frdates import format_period
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -168,13 +168,13 @@ def test_windows_are_data(tmp_path):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_classify_shows_the_details_of_a_fixture_decree(cli_env):
     pdf = next((SITES / "pref13" / "contenu").rglob("recueil-13-2026-245-*.pdf"))
-    out = json.loads(run_cli("classify", "--json", str(pdf), env=cli_env).stdout)
+    out = json.loads(invoke_cli("classify", "--json", str(pdf), env=cli_env).stdout)
     drone = next(d for d in out[0]["decrees"] if d["categories"] == ["drone"])
     details = drone["details"]
     assert details["start"] == "2026-10-15T18:00:00+02:00" and details["end"] == "2026-10-16T02:00:00+02:00"
     assert details["aircraft"] == 2
     assert details["places"] == ["stade Orange Vélodrome et ses abords, Marseille (8e arrondissement)"]
-    text = run_cli("classify", str(pdf), env=cli_env).stdout
+    text = invoke_cli("classify", str(pdf), env=cli_env).stdout
     assert "période: du 15 octobre 2026 à 18h00 au 16 octobre 2026 à 02h00" in text
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from attrap.cli import main
 from attrap.serve.formats import CSV_COLUMNS
-from tests.conftest import SITES, run_cli
+from tests.conftest import SITES, invoke_cli
 
 EXPECTED = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
 REAL = "https://www.bouches-du-rhone.gouv.fr"
@@ -41,7 +41,7 @@ def export(env: dict[str, str], *args: str) -> bytes:
 def test_json_export_is_the_flagged_decrees_of_the_oracle_newest_first(filled, tmp_path):
     # once as a user runs it, to a file
     out = tmp_path / "decrees.json"
-    run_cli("export", "--format", "json", "--output", str(out), env=filled)
+    invoke_cli("export", "--format", "json", "--output", str(out), env=filled)
     records = json.loads(out.read_text(encoding="utf-8"))
     want = oracle()
     assert {r["link"] for r in records} == set(want) and len(records) == len(want)

@@ -21,7 +21,7 @@ from attrap.crawl.sources import Source, registry
 from attrap.fixtureserver import FixtureServer
 from fixtures.make_moselle_fixture import LIST, PRIMER, DimsFixtureServer
 from fixtures.make_select_fixture import FormFixtureServer
-from tests.conftest import SITES, discover, invoke_cli, run_cli
+from tests.conftest import SITES, discover, invoke_cli
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def test_an_anti_bot_page_instead_of_a_pdf_is_the_sources_error_and_is_not_store
         "text/html; charset=utf-8",
     )
     args = ("scan", family.source_id, "--base-url", site.base_url, "--dry-run", "--json")
-    report = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    report = json.loads(invoke_cli(*args, env=cli_env).stdout)["sources"][0]
     assert report["source_id"] == family.source_id
     assert report["pdfs_found"] == len(recueils)
     assert report["failed"] == 1 and report["processed"] == len(recueils) - 1

@@ -70,7 +70,10 @@ def env(cli_env, mastodon_server):
 
 
 def _scan(env, site, *extra, check=True):
-    return run_cli("scan", "pref13", "--base-url", site.base_url, *extra, env=env, check=check)
+    """A scan of the fixture site: in this process, or in a subprocess that the faults it is
+    armed with (ATTRAP_FAULTS) kill."""
+    cli = run_cli if "ATTRAP_FAULTS" in env else invoke_cli
+    return cli("scan", "pref13", "--base-url", site.base_url, *extra, env=env, check=check)
 
 
 def _queue_everything(env, site, server):
@@ -108,7 +111,7 @@ def test_a_kill_between_storing_a_recueil_and_sending_loses_nothing_on_a_later_p
     sent; no scan follows (nothing new on the site), only the publishing pass."""
     crashed = _scan(dict(env, ATTRAP_FAULTS="stored:5"), fixture_site, check=False)
     assert crashed.returncode == -9
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     posted = len(_links(mastodon_server))
     _scan(env, fixture_site)  # the recueils not stored yet
     assert posted > 0
@@ -157,15 +160,15 @@ def test_reclassify_posts_what_new_rules_flag_once_and_keeps_what_they_no_longer
         'description = "test"\nany = ["re:fermeture\\\\s+temporaire\\\\s+de\\\\s+la\\\\s+route"]\n',
     )
     new_env = dict(env, ATTRAP_PATTERNS_DIR=str(patterns))
-    out = json.loads(run_cli("reclassify", "--json", env=new_env).stdout)
+    out = json.loads(invoke_cli("reclassify", "--json", env=new_env).stdout)
     assert len(out["newly_flagged"]) == len(roads) and out["posts_queued"] == len(roads)
     assert [d["posts"] for d in out["no_longer_flagged"]] == ["default: posted"] * len(avs)
-    run_cli("publish", env=new_env)
+    invoke_cli("publish", env=new_env)
     _assert_each_posted_once(mastodon_server, expected=EXPECTED_POSTS + len(roads))
     # again: nothing new, nothing twice
-    again = json.loads(run_cli("reclassify", "--json", env=new_env).stdout)
+    again = json.loads(invoke_cli("reclassify", "--json", env=new_env).stdout)
     assert again["newly_flagged"] == [] and again["posts_queued"] == 0
-    run_cli("publish", env=new_env)
+    invoke_cli("publish", env=new_env)
     _assert_each_posted_once(mastodon_server, expected=EXPECTED_POSTS + len(roads))
     assert _sql(env, "SELECT COUNT(*) FROM posts WHERE status = 'posted'")[0][0] == EXPECTED_POSTS + len(
         roads
@@ -227,7 +230,7 @@ def test_a_database_of_the_previous_schema_with_posts_upgrades_keeping_every_pro
     )
     _sql(env, "UPDATE posts SET status = 'sending', status_id = NULL, status_url = NULL, updated_at = :t "
          "WHERE id = :i", t=_ago(hours=2), i=cut)  # fmt: skip
-    out = run_cli("db", "upgrade", env=env).stdout
+    out = invoke_cli("db", "upgrade", env=env).stdout
     assert "from 0004 to" in out
     # what 0006 rests on was filled in from the rows already there
     assert _sql(env, "SELECT COUNT(*) FROM decrees WHERE flagged AND flagged_at IS NOT NULL")[0][0] == flagged
@@ -236,7 +239,7 @@ def test_a_database_of_the_previous_schema_with_posts_upgrades_keeping_every_pro
     )
     assert _sql(env, "SELECT name FROM channels") == [("default",)]
     mastodon_server.remember_keys = False  # an answer lost 2 hours ago: past the key's lifetime
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     _assert_each_posted_once(mastodon_server)  # the unsent one sent, the cut one found, not sent again
     # and a later re-read of everything changes nothing
     _sql(env, "UPDATE recueils SET status = 'discovered'")
@@ -249,7 +252,7 @@ def test_a_database_of_the_previous_schema_with_posts_upgrades_keeping_every_pro
 def test_the_sweep_queues_a_post_for_every_flagged_decree_that_lost_it(queued, env, mastodon_server):
     _all_due(env)  # the store of a scan whose posts Mastodon refused (tests/conftest.py)
     assert _sql(env, "DELETE FROM posts") == EXPECTED_POSTS  # whatever lost them
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     _assert_each_posted_once(mastodon_server)
 
 
@@ -268,12 +271,12 @@ def test_a_channel_added_later_has_its_backlog_held_until_asked(cli_env, fixture
         _scan(env, fixture_site)
         _assert_each_posted_once(server, "first")
         path.write_text(two, encoding="utf-8")
-        out = run_cli("publish", env=env).stdout
+        out = invoke_cli("publish", env=env).stdout
         assert "0 posted" in out and _links(server, "second") == Counter()
         assert _sql(env, "SELECT COUNT(*) FROM posts WHERE channel = 'second' AND status = 'held'")[0][0] == (
             EXPECTED_POSTS
         )
-        run_cli("publish", "--backlog", "second", env=env)
+        invoke_cli("publish", "--backlog", "second", env=env)
         _assert_each_posted_once(server, "second")
         _assert_each_posted_once(server, "first")
 
@@ -284,7 +287,7 @@ def test_a_recueil_left_queued_by_a_lost_job_is_read_again(env, fixture_site, ma
     # a worker's job lost with its decrees unread: queued for three days
     _sql(env, "DELETE FROM decrees WHERE recueil_id = (SELECT id FROM recueils WHERE url = :u)", u=url)
     _sql(env, "UPDATE recueils SET status = 'queued', status_at = :t WHERE url = :u", t=_ago(days=3), u=url)
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     assert _sql(env, "SELECT status FROM recueils WHERE url = :u", u=url) == [("discovered",)]
     _scan(env, fixture_site)
     assert _sql(env, "SELECT status FROM recueils WHERE url = :u", u=url) == [("processed",)]
@@ -310,7 +313,7 @@ def test_a_post_accepted_then_dropped_and_retried_past_the_key_lifetime_is_not_p
 ):
     _all_due(env)
     mastodon_server.fail_next("accept-then-drop", times=1)
-    out = run_cli("publish", env=env).stdout
+    out = invoke_cli("publish", env=env).stdout
     assert "1 to retry" in out  # the client saw a network error; the server has the status
     assert len(mastodon_server.statuses) == EXPECTED_POSTS
     # two hours later: the server forgot the key; the retry is due
@@ -320,7 +323,7 @@ def test_a_post_accepted_then_dropped_and_retried_past_the_key_lifetime_is_not_p
         "UPDATE posts SET first_sent_at = :t, next_attempt_at = NULL WHERE status = 'queued'",
         t=_ago(hours=2),
     )
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     _assert_each_posted_once(mastodon_server)
 
 
@@ -349,7 +352,7 @@ def test_two_channels_on_one_account_never_take_each_others_post(
         d=decree,
     )
     mastodon_server.remember_keys = False
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     drones = sum(1 for d in _DECREES if "drone" in d["categories"])
     assert _links(mastodon_server)[link] == 2  # one status per channel
     assert len(_links(mastodon_server)) == drones and set(_links(mastodon_server).values()) == {2}

@@ -14,7 +14,7 @@ from attrap.config import Settings
 from attrap.crawl.sources import registry
 from attrap.run.health import assess
 from attrap.run.pipeline import Attrap
-from tests.conftest import invoke_cli, run_cli
+from tests.conftest import invoke_cli
 
 ROOT = "/Publications/RAA-et-Archives"
 
@@ -123,7 +123,7 @@ def test_a_moved_raa_page_is_followed_and_status_says_where(cli_env, fixture_sit
         "administratifs</a></main></body></html>".encode(),
         "text/html; charset=utf-8",
     )
-    scan = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    scan = invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     moved = f"https://www.bouches-du-rhone.gouv.fr{ROOT} → https://www.bouches-du-rhone.gouv.fr{new}"
     assert f"RAA page moved: {moved}; update scrapers/pref13.toml" in scan.stdout
     assert "7 PDF found" in scan.stdout
@@ -151,7 +151,7 @@ def test_a_sweep_with_a_file_that_is_not_a_pdf_is_degraded_and_says_which(cli_en
     oracle = json.loads((fixture_site.root / "EXPECTED.json").read_text(encoding="utf-8"))
     broken = oracle["recueils"][0]["path"]
     fixture_site.replace(broken, b"<html><body>Service indisponible</body></html>", "application/pdf")
-    scan = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    scan = invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     assert "pref13: DEGRADED" in scan.stdout and "expected a PDF, got an HTML page" in scan.stdout
     status = invoke_cli("status", env=cli_env).stdout
     line = next(x for x in status.splitlines() if x.strip().startswith("DEGRADED"))
@@ -163,9 +163,9 @@ def test_a_broken_file_unchanged_since_it_failed_costs_a_304_not_a_download(cli_
     broken = oracle["recueils"][0]["path"]
     real = (fixture_site.root / urllib.parse.unquote(broken).lstrip("/")).read_bytes()
     fixture_site.replace(broken, b"<html><body>Service indisponible</body></html>", "application/pdf")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     asked = [r for r in fixture_site.requests if r.path == broken]
-    again = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    again = invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     second = [r for r in fixture_site.requests if r.path == broken][len(asked) :]
     assert [r.status for r in second] == [304] and "If-None-Match" in second[0].headers
     assert "1 recueil(s) that failed before are unchanged (HTTP 304): not downloaded" in again.stdout
@@ -173,7 +173,7 @@ def test_a_broken_file_unchanged_since_it_failed_costs_a_304_not_a_download(cli_
     assert attempts == (1, "failed")  # no attempt spent on an unchanged file
     # the site fixes the file: it changes, is downloaded and read
     fixture_site.replace(broken, real, "application/pdf")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     assert [r for r in fixture_site.requests if r.path == broken][-1].status == 200
     assert _sql_one(cli_env, "SELECT COUNT(*) FROM recueils WHERE status = 'failed'") == (0,)
 

@@ -18,7 +18,7 @@ from attrap.model import Decree, Page
 from attrap.rules.changes import find_citations, normalize_number
 from attrap.rules.classify import load_rules
 from attrap.run.pipeline import classify_all
-from tests.conftest import ROOT, run_cli, serving
+from tests.conftest import ROOT, invoke_cli, run_cli, serving
 from tests.pdfgen import make_pdf
 
 AUTHORISED = "13-2026-10-14-00003"  # the fixture site's drone authorisation (recueil 0, pages 5-6)
@@ -89,7 +89,7 @@ def test_an_abrogation_is_linked_posted_once_as_a_change_and_shown_on_the_decree
     # the abrogation's recueil is not online yet at the first scan (a file the bot tries again)
     fixture_site.inject(later, 404, times=50)
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
     first = [
         s for s in mastodon_server.statuses if "#page=5" in s["text"] and recueils[0]["path"] in s["text"]
     ]
@@ -104,8 +104,8 @@ def test_an_abrogation_is_linked_posted_once_as_a_change_and_shown_on_the_decree
     proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=crashed, check=False)
     assert proc.returncode == (-9 if fault else 0), proc.stderr
     # exactly once: another scan and another publishing pass post nothing more
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
-    run_cli("publish", env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
+    invoke_cli("publish", env=env)
     changes = [s["text"] for s in mastodon_server.statuses if later in s["text"]]
     assert len(changes) == 1, changes
     change = changes[0]
@@ -114,7 +114,7 @@ def test_an_abrogation_is_linked_posted_once_as_a_change_and_shown_on_the_decree
     assert "est abrogé par l'arrêté n° 13-2026-10-16-00010 du 16 octobre 2026" in change
     assert f"Publication d'origine : {first[0]['url']}" in change and f"{later}#page=2" in change
 
-    decrees = json.loads(run_cli("export", "--format", "json", env=env).stdout)
+    decrees = json.loads(invoke_cli("export", "--format", "json", env=env).stdout)
     authorised = next(d for d in decrees if d["number"] == AUTHORISED)
     [by] = authorised["changed_by"]
     assert (
@@ -144,22 +144,22 @@ def test_an_abrogation_is_linked_posted_once_as_a_change_and_shown_on_the_decree
         assert [(x.get("href"), x.get("title")) for x in related if x.get("rel") == "related"] == [
             (by["link"], "abrogé par l'arrêté n° 13-2026-10-16-00010 du 16 octobre 2026")
         ]
-    rows = list(csv.DictReader(io.StringIO(run_cli("export", "--format", "csv", env=env).stdout)))
+    rows = list(csv.DictReader(io.StringIO(invoke_cli("export", "--format", "csv", env=env).stdout)))
     row = next(r for r in rows if r["number"] == AUTHORISED)
     assert row["changed_by"] == "abrogation 13-2026-10-16-00010 2026-10-16"
 
 
 def test_a_court_decision_is_recorded_against_a_decree(filled):
     cli_env = filled  # a store filled by a dry-run scan of the fixture site
-    decrees = json.loads(run_cli("export", "--format", "json", env=cli_env).stdout)
+    decrees = json.loads(invoke_cli("export", "--format", "json", env=cli_env).stdout)
     drone = next(d for d in decrees if d["number"] == AUTHORISED)
     url = "https://marseille.tribunal-administratif.fr/decisions-de-justice/dernieres-decisions/drones"
-    out = run_cli(
+    out = invoke_cli(
         "annotate", str(drone["id"]), "--court-suspended", "--url", url, "--on", "2026-10-15",
         "--note", "TA Marseille, ordonnance n° 2601234", env=cli_env,
     ).stdout  # fmt: skip
     assert f"decree {drone['id']}: court-suspended recorded" in out
-    decrees = json.loads(run_cli("export", "--format", "json", env=cli_env).stdout)
+    decrees = json.loads(invoke_cli("export", "--format", "json", env=cli_env).stdout)
     [court] = next(d for d in decrees if d["id"] == drone["id"])["court"]
     assert court == {
         "kind": "court-suspended", "url": url, "decided_on": "2026-10-15",
@@ -176,10 +176,10 @@ def test_a_court_decision_is_recorded_against_a_decree(filled):
     # a decree that does not exist, a decision not given, a URL that is not one: refused
     assert (
         "no decree 999999"
-        in run_cli("annotate", "999999", "--court-annulled", env=cli_env, check=False).stderr
+        in invoke_cli("annotate", "999999", "--court-annulled", env=cli_env, check=False).stderr
     )
-    assert run_cli("annotate", str(drone["id"]), env=cli_env, check=False).returncode == 2
-    bad = run_cli(
+    assert invoke_cli("annotate", str(drone["id"]), env=cli_env, check=False).returncode == 2
+    bad = invoke_cli(
         "annotate", str(drone["id"]), "--court-annulled", "--url", "javascript:x", env=cli_env, check=False
     )
     assert bad.returncode == 2 and "--url" in bad.stderr
@@ -224,35 +224,35 @@ def test_a_doubtful_decision_waits_for_review_and_every_decision_is_exported(
     pdf = make_pdf(tmp_path / "r.pdf", ["RECUEIL DES ACTES ADMINISTRATIFS N°13-2026-245", doubtful])
     fixture_site.replace(recueil, pdf.read_bytes(), "application/pdf")
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
     assert not [s for s in mastodon_server.statuses if recueil in s["text"]]  # held, not posted
-    listing = run_cli("review", env=env).stdout
+    listing = invoke_cli("review", env=env).stdout
     assert (
         "held, not posted" in listing and "le titre l'annonce, mais les articles ne le disent pas" in listing
     )
     [item] = [
-        i for i in json.loads(run_cli("review", "list", "--json", env=env).stdout) if recueil in i["link"]
+        i for i in json.loads(invoke_cli("review", "list", "--json", env=env).stdout) if recueil in i["link"]
     ]
     assert item["reasons"] == ["title_only"]
-    assert "1 doubtful decision(s) held for review" in run_cli("status", env=env).stdout
+    assert "1 doubtful decision(s) held for review" in invoke_cli("status", env=env).stdout
 
     assert (
         "rejected, 1 post(s) will never be sent"
-        in run_cli("review", "reject", str(item["decree_id"]), "--note", "voirie", env=env).stdout
+        in invoke_cli("review", "reject", str(item["decree_id"]), "--note", "voirie", env=env).stdout
     )
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     assert not [s for s in mastodon_server.statuses if recueil in s["text"]]
     assert (
-        "nothing to review" in run_cli("review", env=env).stdout
-        or recueil not in run_cli("review", env=env).stdout
+        "nothing to review" in invoke_cli("review", env=env).stdout
+        or recueil not in invoke_cli("review", env=env).stdout
     )
     # a second reading of the recueil (new rules) does not bring the rejected post back
-    run_cli("reclassify", env=env)
-    run_cli("publish", env=env)
+    invoke_cli("reclassify", env=env)
+    invoke_cli("publish", env=env)
     assert not [s for s in mastodon_server.statuses if recueil in s["text"]]
 
     out = tmp_path / "labels.jsonl"
-    run_cli("review", "export", "-o", str(out), env=env)
+    invoke_cli("review", "export", "-o", str(out), env=env)
     [example] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert example["decision"] == "reject" and example["categories"] == [] and example["flagged"] == ["drone"]
     assert (
@@ -281,11 +281,11 @@ def test_a_category_that_marks_doubtful_decisions_posts_them_at_once_with_the_ma
         cli_env, ATTRAP_PATTERNS_DIR=str(patterns),
         MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token",
     )  # fmt: skip
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
     [post] = [s["text"] for s in mastodon_server.statuses if recueil in s["text"]]
     assert "⚠️ À vérifier : le titre l'annonce, mais les articles ne le disent pas" in post
     # still listed, to be labelled, as posted with a mark
-    assert "posted with a mark" in run_cli("review", env=env).stdout
+    assert "posted with a mark" in invoke_cli("review", env=env).stdout
 
 
 LATE = f"""PRÉFET DES BOUCHES-DU-RHÔNE
@@ -306,10 +306,10 @@ def test_lateness_in_figures_on_the_decree_the_statistics_the_api_and_the_csv(
     recueil = _oracle()["recueils"][0]["path"]
     pdf = make_pdf(tmp_path / "r.pdf", ["RECUEIL DES ACTES ADMINISTRATIFS N°13-2026-245", LATE])
     fixture_site.replace(recueil, pdf.read_bytes(), "application/pdf")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     [late] = [
         d
-        for d in json.loads(run_cli("export", "--format", "json", env=cli_env).stdout)
+        for d in json.loads(invoke_cli("export", "--format", "json", env=cli_env).stdout)
         if d["number"] == "13-2026-10-09-00020"
     ]
     figures = late["lateness"]
@@ -321,7 +321,7 @@ def test_lateness_in_figures_on_the_decree_the_statistics_the_api_and_the_csv(
     assert figures["hours_start_to_publication"] == 3 * 24 + 20.0
     [row] = [
         r
-        for r in csv.DictReader(io.StringIO(run_cli("export", "--format", "csv", env=cli_env).stdout))
+        for r in csv.DictReader(io.StringIO(invoke_cli("export", "--format", "csv", env=cli_env).stdout))
         if r["number"] == "13-2026-10-09-00020"
     ]
     assert row["published_after_start"] == "True" and row["hours_start_to_publication"] == "92.0"
@@ -344,7 +344,7 @@ def test_lateness_in_figures_on_the_decree_the_statistics_the_api_and_the_csv(
         others = [
             d
             for d in json.loads(
-                run_cli("export", "--format", "json", "--category", "drone", env=cli_env).stdout
+                invoke_cli("export", "--format", "json", "--category", "drone", env=cli_env).stdout
             )
         ]
         in_october = [
@@ -358,11 +358,11 @@ def test_lateness_in_figures_on_the_decree_the_statistics_the_api_and_the_csv(
 
 
 def test_the_map_colours_each_department_and_says_unhealthy_and_not_watched(cli_env, fixture_site):
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     # the Ille-et-Vilaine's site does not answer: its source is unhealthy
-    run_cli("scan", "pref35", "--base-url", "http://127.0.0.1:9", "--dry-run", env=cli_env, check=False)
-    assert "UNHEALTHY" in run_cli("status", env=cli_env).stdout
-    flagged = json.loads(run_cli("export", "--format", "json", env=cli_env).stdout)
+    invoke_cli("scan", "pref35", "--base-url", "http://127.0.0.1:9", "--dry-run", env=cli_env, check=False)
+    assert "UNHEALTHY" in invoke_cli("status", env=cli_env).stdout
+    flagged = json.loads(invoke_cli("export", "--format", "json", env=cli_env).stdout)
     with serving(cli_env) as base, httpx.Client(base_url=base, timeout=10) as web:
         answer = web.get("/carte", headers={"Accept": "text/html"})
         assert answer.status_code == 200
@@ -416,7 +416,7 @@ def test_a_modification_that_authorises_is_posted_once_as_itself_and_says_what_i
     later = recueils[1]["path"]
     fixture_site.inject(later, 404, times=50)
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
     [first] = [
         s for s in mastodon_server.statuses if "#page=5" in s["text"] and recueils[0]["path"] in s["text"]
     ]
@@ -425,8 +425,8 @@ def test_a_modification_that_authorises_is_posted_once_as_itself_and_says_what_i
     )
     fixture_site._faults.clear()
     fixture_site.replace(later, pdf.read_bytes(), "application/pdf")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
-    run_cli("publish", env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env, check=False)
+    invoke_cli("publish", env=env)
     [post] = [s["text"] for s in mastodon_server.statuses if later in s["text"]]
     assert post.startswith("🚁 Autorisation de drones")  # its own post, not a second one as a change
     assert f"✏️ Modifie l'arrêté n° {AUTHORISED} du 14 octobre 2026 (publication : {first['url']})" in post

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from attrap.logs import format_event
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 
 def test_an_event_is_one_line_whatever_its_values_hold():
@@ -21,7 +21,7 @@ def test_an_event_is_one_line_whatever_its_values_hold():
 
 def test_verbose_scan_logs_each_request_and_each_recueil(cli_env, fixture_site):
     base = fixture_site.base_url
-    proc = run_cli("scan", "pref13", "--base-url", base, "--dry-run", "-v", env=cli_env)
+    proc = invoke_cli("scan", "pref13", "--base-url", base, "--dry-run", "-v", env=cli_env)
     lines = proc.stderr.splitlines()
     fetched = [ln for ln in lines if " pref13 fetched " in ln]
     assert any(f"{base}/Publications/RAA-et-Archives method=GET status=200" in ln for ln in fetched)
@@ -31,14 +31,14 @@ def test_verbose_scan_logs_each_request_and_each_recueil(cli_env, fixture_site):
 
 
 def test_quiet_by_default(cli_env, fixture_site):
-    proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    proc = invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     assert " fetched " not in proc.stderr
 
 
 def test_posts_are_logged_with_their_url_and_never_the_token(cli_env, fixture_site, mastodon_server):
     token = "test-token"  # the account the test server knows
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN=token)
-    proc = run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "-v", env=env)
+    proc = invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "-v", env=env)
     posted = [ln for ln in proc.stderr.splitlines() if " channel:default posted " in ln]
     assert len(posted) == len(mastodon_server.statuses) > 0
     assert all(mastodon_server.base_url in ln for ln in posted)

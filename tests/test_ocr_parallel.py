@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from attrap.read import extract
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, invoke_cli
 from tests.pdfgen import make_scanned_pdf
 
 FAKE = textwrap.dedent(
@@ -134,7 +134,7 @@ def test_a_long_read_says_its_progress_in_the_log_and_in_status(
     )
     try:
         for _ in range(200):
-            status = run_cli(
+            status = invoke_cli(
                 "status", env=dict(cli_env, PATH=os.environ["PATH"], TMPDIR=os.environ["TMPDIR"])
             ).stdout
             if "page 2 of 5" in status:  # page 3 takes a minute: the read stays at page 2

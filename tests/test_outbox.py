@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import ROOT, SITES, invoke_cli, run_cli
+from tests.conftest import ROOT, SITES, invoke_cli
 
 _ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
 _DECREES = [d for r in _ORACLE["recueils"] for d in r["decrees"]]
@@ -27,7 +27,7 @@ def _links(server):
 
 def _queue_everything(env, fixture_site, server):
     server.fail_next("500", times=1000)
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
     server.fail_next("500", times=0)
     assert server.statuses == []
 
@@ -52,7 +52,7 @@ def test_kill_9_during_publishing_then_restart_posts_each_decree_once(
     proc.wait()
     assert len(mastodon_server.statuses) == kill_after
     mastodon_server.respond_delay = 0
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     links = _links(mastodon_server)
     assert len(links) == EXPECTED_POSTS and set(links.values()) == {1}
 
@@ -75,28 +75,28 @@ def test_a_post_stuck_sending_past_the_key_lifetime_is_reconciled_not_reposted(
     with db:
         db.execute("UPDATE posts SET first_sent_at = datetime('now', '-2 hours') WHERE status = 'sending'")
     db.close()
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     links = _links(mastodon_server)
     assert len(links) == EXPECTED_POSTS and set(links.values()) == {1}
 
 
 def test_a_cap_per_run_holds_the_rest_for_the_next_run(env, fixture_site, mastodon_server):
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--max-posts", "2", env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--max-posts", "2", env=env)
     assert len(mastodon_server.statuses) == 2
     status = json.loads(invoke_cli("status", "--json", env=env).stdout)
     assert next(s for s in status if s["source_id"] == "pref13")["posts_waiting"] == EXPECTED_POSTS - 2
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     assert len(_links(mastodon_server)) == EXPECTED_POSTS
 
 
 def test_no_publish_records_without_posting(env, fixture_site, mastodon_server):
     out = json.loads(
-        run_cli(
+        invoke_cli(
             "scan", "pref13", "--base-url", fixture_site.base_url, "--no-publish", "--json", env=env
         ).stdout
     )
     assert sum(len(r["flagged"]) for r in out["sources"]) == EXPECTED_FLAGGED
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     assert mastodon_server.statuses == []
 
 

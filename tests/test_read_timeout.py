@@ -20,7 +20,7 @@ import sqlalchemy
 from attrap.config import Settings
 from attrap.errors import ExtractError
 from attrap.read import extract, sandbox
-from tests.conftest import SITES, invoke_cli, run_cli
+from tests.conftest import SITES, invoke_cli
 from tests.pdfgen import make_pdf, make_scanned_pdf, recueil_pages
 
 pytestmark = pytest.mark.skipif(not extract.ocr_available(), reason="tesseract is not installed")
@@ -44,7 +44,7 @@ def scanned(tmp_path_factory) -> Path:
 @sqlite
 def test_a_read_past_the_setting_stops_with_the_limit_and_the_page_reached(cli_env, scanned):
     env = dict(cli_env, ATTRAP_READ_TIMEOUT=SHORT)
-    proc = run_cli("classify", "--json", str(scanned), env=env, check=False)
+    proc = invoke_cli("classify", "--json", str(scanned), env=env, check=False)
     assert proc.returncode == 1
     (result,) = json.loads(proc.stdout)
     error = result["error"]
@@ -57,7 +57,7 @@ def test_a_read_past_the_setting_stops_with_the_limit_and_the_page_reached(cli_e
 @sqlite
 def test_the_same_document_is_read_whole_with_a_larger_setting(cli_env, scanned):
     env = dict(cli_env, ATTRAP_READ_TIMEOUT="120")
-    proc = run_cli("classify", "--json", str(scanned), env=env)
+    proc = invoke_cli("classify", "--json", str(scanned), env=env)
     (result,) = json.loads(proc.stdout)
     assert "error" not in result
     decrees = result["decrees"]
@@ -114,7 +114,7 @@ def test_a_scan_records_the_recueil_read_past_the_setting_and_status_shows_it(cl
     env = dict(cli_env, ATTRAP_READ_TIMEOUT=SHORT, ATTRAP_WORKERS="1")
     with FixtureServer(SITES / "pref13") as site:
         site.replace(RECUEIL_PATH, scanned.read_bytes(), "application/pdf")
-        proc = run_cli(
+        proc = invoke_cli(
             "scan",
             "pref13",
             "--base-url",

@@ -16,7 +16,7 @@ from attrap.crawl.fetch import Fetcher
 from attrap.crawl.sources import registry
 from attrap.fixtureserver import RecordedSite
 from tests import realsites
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 
 SITES = realsites.fixtures()
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "prefecture-sites.md"
@@ -125,10 +125,12 @@ def test_sources_check_says_what_answers_what_moved_and_how_many_raa(tmp_path, c
         "https://www.seine-et-marne.gouv.fr/Publications/Recueils-des-actes-administratifs-RAA",
     )
     with RecordedSite(site) as server:
-        ok = run_cli("sources", "--check", "pref77", "--base-url", server.base_url, env=cli_env)
+        ok = invoke_cli("sources", "--check", "pref77", "--base-url", server.base_url, env=cli_env)
         assert "pref77" in ok.stdout and "ok" in ok.stdout and "(3 RAA" in ok.stdout
         # another source on this mirror: its page is not there, the site's menu leads to pref77's
-        moved = run_cli("sources", "--check", "pref93", "--json", "--base-url", server.base_url, env=cli_env)
+        moved = invoke_cli(
+            "sources", "--check", "pref93", "--json", "--base-url", server.base_url, env=cli_env
+        )
         (row,) = json.loads(moved.stdout)
         assert row["state"] == "moved" and row["raa"] == 3
         assert (
@@ -136,7 +138,7 @@ def test_sources_check_says_what_answers_what_moved_and_how_many_raa(tmp_path, c
             == "https://www.seine-saint-denis.gouv.fr/Publications/Recueils-des-actes-administratifs-RAA"
         )
     with RecordedSite(realsites.REAL / "pref93") as server:
-        failed = run_cli(
+        failed = invoke_cli(
             "sources", "--check", "pref77", "--base-url", server.base_url, env=cli_env, check=False
         )
         assert failed.returncode == 1 and "ERROR" in failed.stdout and "the RAA page is gone" in failed.stdout

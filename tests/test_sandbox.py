@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import invoke_cli
 from tests.pdfgen import make_bomb_pdf, make_pdf, make_slow_layout_pdf, recueil_pages
 
 # reading needs no database: one backend is enough
@@ -20,7 +20,7 @@ def test_a_page_that_hangs_the_parser_is_stopped_and_the_next_file_read(cli_env,
     good = make_pdf(tmp_path / "good.pdf", recueil_pages())
     env = dict(cli_env, ATTRAP_READ_TIMEOUT="3")
     started = time.monotonic()
-    proc = run_cli("classify", "--json", str(slow), str(good), env=env, check=False)
+    proc = invoke_cli("classify", "--json", str(slow), str(good), env=env, check=False)
     elapsed = time.monotonic() - started
     assert proc.returncode == 1
     results = {r["path"]: r for r in json.loads(proc.stdout)}
@@ -34,7 +34,7 @@ def test_a_decompression_bomb_is_refused_with_a_reason(cli_env, tmp_path):
     assert bomb.stat().st_size < 5 * 1024 * 1024
     good = make_pdf(tmp_path / "good.pdf", recueil_pages())
     env = dict(cli_env, ATTRAP_READ_MEMORY_MB="400")
-    proc = run_cli("classify", "--json", str(bomb), str(good), env=env, check=False)
+    proc = invoke_cli("classify", "--json", str(bomb), str(good), env=env, check=False)
     results = {r["path"]: r for r in json.loads(proc.stdout)}
     assert (
         "out of memory: reading needed more than 400 MiB (a decompression bomb?)"
@@ -45,6 +45,6 @@ def test_a_decompression_bomb_is_refused_with_a_reason(cli_env, tmp_path):
 
 def test_a_bad_setting_is_a_clear_error(cli_env, tmp_path):
     good = make_pdf(tmp_path / "good.pdf", recueil_pages())
-    proc = run_cli("classify", str(good), env=dict(cli_env, ATTRAP_WORKERS="two"), check=False)
+    proc = invoke_cli("classify", str(good), env=dict(cli_env, ATTRAP_WORKERS="two"), check=False)
     assert proc.returncode != 0
     assert "ATTRAP_WORKERS must be an integer, not 'two'" in proc.stderr

@@ -13,7 +13,7 @@ import pytest
 
 from attrap.crawl.sources import registry
 from fixtures.make_moselle_fixture import COOKIE, LIST, SITE, DimsFixtureServer
-from tests.conftest import discover, run_cli
+from tests.conftest import discover, invoke_cli
 
 EXPECTED = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))
 
@@ -54,7 +54,7 @@ def test_titles_come_from_the_hidden_rows_and_dates_from_their_column(site):
 
 def test_a_scan_flags_the_moselle_drone_authorisations_only(site, cli_env):
     args = ("scan", "pref57", "--base-url", site.base_url, "--dry-run", "--json")
-    report = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    report = json.loads(invoke_cli(*args, env=cli_env).stdout)["sources"][0]
     assert report["outcome"] == "ok" and report["failed"] == 0
     flagged = {f["link"].split("docid=")[1].split("#")[0]: f["categories"] for f in report["flagged"]}
     want = {r["path"].split("docid=")[1]: r["categories"] for r in EXPECTED["recueils"] if r["categories"]}

@@ -15,7 +15,7 @@ from attrap.crawl.fetch import Fetcher, HostThrottle
 from attrap.crawl.sources import registry
 from attrap.rules.classify import load_rules
 from attrap.run.pipeline import read_and_classify
-from tests.conftest import SITES, invoke_cli, run_cli
+from tests.conftest import SITES, invoke_cli
 
 SITE = SITES / "pp"
 EXPECTED = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))
@@ -144,7 +144,7 @@ def test_an_anti_bot_page_instead_of_a_pdf_is_an_error_and_not_stored(cli_env, p
     broken = next(p for p in ARRETES if p["categories"] == ["drone"])["path"]
     pp_site.replace(broken, b"<!DOCTYPE html><html><body>Vous avez ete bloque</body></html>", "text/html")
     out = json.loads(
-        run_cli("scan", "pp", "--base-url", pp_site.base_url, "--dry-run", "--json", env=cli_env).stdout
+        invoke_cli("scan", "pp", "--base-url", pp_site.base_url, "--dry-run", "--json", env=cli_env).stdout
     )
     (report,) = out["sources"]
     assert report["pdfs_found"] == len(ARRETES)
@@ -177,10 +177,10 @@ def test_429_and_503_are_retried_then_succeed(pp_site, status):
 
 def test_a_second_scan_sends_conditional_requests_and_downloads_no_pdf(pp_site, cli_env):
     args = ("scan", "pp", "--base-url", pp_site.base_url, "--dry-run", "--json")
-    first = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    first = json.loads(invoke_cli(*args, env=cli_env).stdout)["sources"][0]
     assert first["pdfs_new"] == len(ARRETES) and first["failed"] == 0
     seen = len(pp_site.requests)
-    again = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    again = json.loads(invoke_cli(*args, env=cli_env).stdout)["sources"][0]
     assert again["pdfs_found"] == len(ARRETES) and again["pdfs_new"] == 0
     second = [r for r in pp_site.requests[seen:] if r.path != "/robots.txt"]
     assert second and not any(r.path.endswith(".pdf") for r in second)

@@ -16,7 +16,7 @@ from attrap.crawl.sources import Source, load_sources, registry
 from attrap.fixtureserver import FixtureServer
 from attrap.rules.classify import load_rules
 from attrap.run.pipeline import read_and_classify
-from tests.conftest import ROOT, SITES, discover, invoke_cli, run_cli
+from tests.conftest import ROOT, SITES, discover, invoke_cli
 
 NEW = [
     "pp", "pref57", "pref75", "reg-ara", "reg-bfc", "reg-bretagne", "reg-corse", "reg-grand-est",
@@ -44,7 +44,7 @@ def test_paris_and_moselle_now_have_a_departmental_source():
 
 
 def test_attrap_sources_lists_them(cli_env):
-    out = json.loads(run_cli("sources", "--json", env=cli_env).stdout)
+    out = json.loads(invoke_cli("sources", "--json", env=cli_env).stdout)
     listed = {s["id"]: s for s in out}
     assert set(NEW) <= set(listed)
     assert listed["pp"]["urls"] == [
@@ -106,7 +106,7 @@ def test_side_column_pdfs_and_other_regions_are_left_out(idf_site):
 def test_the_interstitial_in_front_of_the_listing_is_the_sources_error(idf_site, cli_env):
     idf_site.replace(EXPECTED["root"], (SITE / "INTERSTITIAL.html").read_bytes(), "text/html; charset=utf-8")
     args = ("scan", "reg-idf", "--base-url", idf_site.base_url, "--dry-run", "--json")
-    proc = run_cli(*args, env=cli_env, check=False)
+    proc = invoke_cli(*args, env=cli_env, check=False)
     (report,) = json.loads(proc.stdout)["sources"]
     assert proc.returncode == 1 and report["outcome"] == "error" and report["pdfs_found"] == 0
     assert any(

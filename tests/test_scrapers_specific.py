@@ -15,7 +15,7 @@ import pytest
 from attrap.crawl.discover import Crawl
 from attrap.crawl.sources import registry
 from attrap.fixtureserver import FixtureServer
-from tests.conftest import SITES, discover, run_cli
+from tests.conftest import SITES, discover, invoke_cli
 
 SITE = SITES / "dsfr-specific"
 EXPECTED = json.loads((SITE / "EXPECTED.json").read_text(encoding="utf-8"))["sources"]
@@ -66,7 +66,7 @@ def test_belfort_plain_year_links_even_the_mislabelled_one(site):
 @pytest.mark.parametrize("sid", ["pref16", "pref90"])
 def test_a_scan_flags_the_drone_authorisation(site, cli_env, sid):
     args = ("scan", sid, "--base-url", site.base_url, "--dry-run", "--json")
-    report = json.loads(run_cli(*args, env=cli_env).stdout)["sources"][0]
+    report = json.loads(invoke_cli(*args, env=cli_env).stdout)["sources"][0]
     assert report["outcome"] == "ok" and report["failed"] == 0
     want = [r for r in EXPECTED[sid]["recueils"] if r["categories"]]
     assert [f["categories"] for f in report["flagged"]] == [r["categories"] for r in want]

@@ -7,7 +7,7 @@ import json
 import sqlalchemy
 
 from attrap.store.db import SCHEMA_HEAD, Store
-from tests.conftest import SITES, invoke_cli, run_cli
+from tests.conftest import SITES, invoke_cli
 
 ORACLE = json.loads((SITES / "pref13" / "EXPECTED.json").read_text(encoding="utf-8"))
 DECREES = {d["id"]: (r, d) for r in ORACLE["recueils"] for d in r["decrees"]}
@@ -27,14 +27,14 @@ DECREE_ID = __import__("regex").compile(r"\d{2}-\d{4}-\d{2}-\d{2}-\d{5}")
 
 def test_a_new_database_is_migrated_to_the_latest_schema(cli_env):
     assert (
-        run_cli("db", "upgrade", env=cli_env).stdout.strip()
+        invoke_cli("db", "upgrade", env=cli_env).stdout.strip()
         == f"database schema upgraded from empty to {SCHEMA_HEAD}"
     )
     assert (
-        run_cli("db", "upgrade", env=cli_env).stdout.strip()
+        invoke_cli("db", "upgrade", env=cli_env).stdout.strip()
         == f"database schema is up to date (version {SCHEMA_HEAD})"
     )
-    assert run_cli("db", "current", env=cli_env).stdout.strip() == f"{SCHEMA_HEAD} (up to date)"
+    assert invoke_cli("db", "current", env=cli_env).stdout.strip() == f"{SCHEMA_HEAD} (up to date)"
 
 
 def test_a_database_from_before_migrations_is_upgraded_keeping_its_rows(db_url):
@@ -107,7 +107,7 @@ def test_odd_queries_neither_crash_nor_inject(filled):
 
 
 def test_text_output_is_readable(filled):
-    out = run_cli("search", "vélodrome", env=filled).stdout
+    out = invoke_cli("search", "vélodrome", env=filled).stdout
     assert "2026-10-14  Préfecture des Bouches-du-Rhône [drone]" in out and "#page=5" in out
 
 

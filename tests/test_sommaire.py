@@ -12,7 +12,7 @@ from attrap.model import Page
 from attrap.read.split import split_decrees
 from attrap.rules.classify import load_rules
 from attrap.run.pipeline import classify_all, undecided
-from tests.conftest import invoke_cli, run_cli, serving
+from tests.conftest import invoke_cli, serving
 
 DRONE = (
     "Arrêté préfectoral portant autorisation de la captation, de l□enregistrement et de la transmission "
@@ -83,7 +83,7 @@ def test_a_truncated_pdf_keeps_the_entries_it_lost_and_says_so(tmp_path, cli_env
     path.write_text(
         "\f".join(["RECUEIL DES ACTES ADMINISTRATIFS", SOMMAIRE, garbled, garbled, ROAD]), encoding="utf-8"
     )
-    (result,) = json.loads(run_cli("classify", str(path), "--json", env=cli_env).stdout)
+    (result,) = json.loads(invoke_cli("classify", str(path), "--json", env=cli_env).stdout)
     by_number = {d["number"]: d for d in result["decrees"]}
     lost = by_number["13-2026-10-21-00003"]
     assert lost["pages"] == [6, 7] and lost["pages_missing"] and lost["from_sommaire"]
@@ -92,7 +92,7 @@ def test_a_truncated_pdf_keeps_the_entries_it_lost_and_says_so(tmp_path, cli_env
         by_number["13-2026-10-20-00001"]["from_sommaire"]
         and not by_number["13-2026-10-20-00001"]["pages_missing"]
     )
-    text = run_cli("classify", str(path), env=cli_env).stdout
+    text = invoke_cli("classify", str(path), env=cli_env).stdout
     assert "flagged from the recueil's sommaire: its pages are not in the PDF" in text
     assert "flagged from the recueil's sommaire: its pages could not be read" in text
 
@@ -111,17 +111,17 @@ def test_a_decree_found_only_in_the_sommaire_is_posted_and_shown_as_such(
     )
     fixture_site.replace(served, pdf.read_bytes(), "application/pdf")
     env = dict(cli_env, MASTODON_API_BASE_URL=mastodon_server.base_url, MASTODON_ACCESS_TOKEN="test-token")
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, env=env)
     # flagged from the sommaire only: doubtful, held for a person (patterns/categories.toml)
     held = [s["text"] for s in mastodon_server.statuses if served in s["text"] and "#page=3" in s["text"]]
     assert held == []
-    queue = json.loads(run_cli("review", "list", "--json", env=env).stdout)
+    queue = json.loads(invoke_cli("review", "list", "--json", env=env).stdout)
     from_sommaire = [i for i in queue if i["link"].endswith((f"{served}#page=3", f"{served}#page=6"))]
     assert len(from_sommaire) == 2 and all(i["held"] and i["reasons"][0] == "sommaire" for i in from_sommaire)
     for item in from_sommaire:
-        out = run_cli("review", "confirm", str(item["decree_id"]), env=env).stdout
+        out = invoke_cli("review", "confirm", str(item["decree_id"]), env=env).stdout
         assert "confirmed, 1 post(s) queued" in out
-    run_cli("publish", env=env)
+    invoke_cli("publish", env=env)
     texts = [s["text"] for s in mastodon_server.statuses]
     unread = [t for t in texts if f"{served}#page=3" in t]
     assert (

@@ -83,11 +83,11 @@ def test_a_mirror_changes_where_attrap_fetches_not_what_it_records():
 
 
 def test_readme_table_lists_every_source(cli_env):
-    from tests.conftest import ROOT, run_cli
+    from tests.conftest import ROOT, invoke_cli
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- sources:begin -->\n", 1)[1].split("\n<!-- sources:end -->", 1)[0]
-    assert block.strip() == run_cli("sources", "--markdown", env=cli_env).stdout.strip()
+    assert block.strip() == invoke_cli("sources", "--markdown", env=cli_env).stdout.strip()
 
 
 def test_every_departmental_prefecture_but_paris_and_moselle_has_a_source():

@@ -16,7 +16,7 @@ from attrap.serve import charts
 from attrap.serve.api import HTML_CSP
 from attrap.serve.highlight import mark, query_spans, query_terms
 from attrap.store.db import Route, Store
-from tests.conftest import run_cli, serving
+from tests.conftest import invoke_cli, serving
 from tests.test_export import EXPECTED, oracle
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -189,7 +189,7 @@ def test_every_page_over_the_fixture_store(filled, browse, monkeypatch):
 
 
 def test_source_health_unhealthy_first_with_the_reason(cli_env, fixture_site):
-    run_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
+    invoke_cli("scan", "pref13", "--base-url", fixture_site.base_url, "--dry-run", env=cli_env)
     store = Store(cli_env["ATTRAP_DATABASE_URL"])
     for _ in range(3):  # three failures in a row: unhealthy
         run = store.start_run("pref06")
