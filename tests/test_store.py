@@ -84,3 +84,38 @@ def test_status_counts_runs_documents_and_flags(db_url):
     (s,) = store.source_status(["pref13"])
     assert (s.last_outcome, s.recueils, s.decrees, s.flagged, s.posts_waiting) == ("ok", 1, 3, 2, 1)
     store.close()
+
+
+def test_the_status_of_every_source_at_once_is_each_sources_own(db_url):
+    """``attrap status`` and the status page ask for every source in one call: each source's
+    runs (its last ten decide its health), recueils, decrees and waiting posts stay its own."""
+    from datetime import timedelta
+
+    store = Store(db_url)
+    store.finish_run(store.start_run("pref33"), outcome="error", error="HTTP 503")
+    store.start_run("pref33")  # running: not counted
+    for n in range(12):  # then pref13: eleven failed runs, then a good one
+        run = store.start_run("pref13")
+        store.finish_run(run, outcome="ok" if n == 11 else "error", error=None if n == 11 else f"down {n}")
+    rec_id, flagged = _processed(store, [Route("default", ("drone", "avs"))])
+    [post] = store.due_posts("default")
+    store.retry_later(post.id, "the instance answered 502", timedelta(minutes=5))
+    store.recueil_failed(
+        store.add_recueil(RecueilLink("pref13", URL + "?2", "RAA 246", None)).id, "not a PDF"
+    )
+
+    ids = ["pref13", "pref33", "pref06"]
+    every = store.source_status(ids)
+    assert every == [store.source_status([sid])[0] for sid in ids]
+    bdr, gironde, alpes = every
+    assert (bdr.last_outcome, bdr.last_error, bdr.recueils, bdr.failed) == ("ok", None, 2, 1)
+    assert (bdr.decrees, bdr.flagged, bdr.posts_waiting) == (3, len(flagged), 1)
+    assert bdr.posts_waiting_reason == "the instance answered 502"
+    assert (gironde.last_outcome, gironde.last_error, gironde.recueils, gironde.posts_waiting) == (
+        "error",
+        "HTTP 503",
+        0,
+        0,
+    )
+    assert (alpes.last_run, alpes.recueils, alpes.decrees, alpes.posts_waiting_reason) == (None, 0, 0, None)
+    assert not gironde.healthy and not alpes.healthy
