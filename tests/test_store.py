@@ -119,3 +119,30 @@ def test_the_status_of_every_source_at_once_is_each_sources_own(db_url):
     )
     assert (alpes.last_run, alpes.recueils, alpes.decrees, alpes.posts_waiting_reason) == (None, 0, 0, None)
     assert not gironde.healthy and not alpes.healthy
+
+
+def test_processes_starting_at_once_on_a_new_sqlite_database_all_upgrade_it_once(tmp_path):
+    """SQLite runs DDL outside a transaction unless one is open: without the write lock taken
+    first, a process saw another's half-made schema ("overlaps with other requested revisions")."""
+    import subprocess
+    import sys
+
+    from attrap.store.db import SCHEMA_HEAD
+    from tests.conftest import ROOT, _env_for
+
+    for attempt in range(3):
+        env = _env_for(tmp_path / f"data{attempt}", f"sqlite:///{tmp_path / f'race{attempt}.db'}")
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "attrap.cli", "db", "upgrade"],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )  # fmt: skip
+            for _ in range(4)
+        ]
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, outputs
+        assert Store(env["ATTRAP_DATABASE_URL"], upgrade=False).schema_version() == SCHEMA_HEAD

@@ -421,6 +421,9 @@ class Store:
                 with self.engine.begin() as conn:
                     if conn.dialect.name == "postgresql":
                         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                    else:  # SQLite runs DDL outside a transaction unless one is open: open it, holding
+                        # the write lock (others wait, busy_timeout), so an upgrade is seen whole or not
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
                     before = _schema_version(conn)
                     if before == SCHEMA_HEAD:
                         return before, before
