@@ -146,3 +146,36 @@ def test_processes_starting_at_once_on_a_new_sqlite_database_all_upgrade_it_once
         outputs = [p.communicate(timeout=120)[0] for p in procs]
         assert [p.returncode for p in procs] == [0] * 4, outputs
         assert Store(env["ATTRAP_DATABASE_URL"], upgrade=False).schema_version() == SCHEMA_HEAD
+
+
+def test_an_abrogation_of_a_decree_held_for_review_is_posted_once_the_decree_is_confirmed(db_url):
+    """The change post waits for the decree it changes: when the abrogation is read, the
+    authorisation's post waits for a person; once confirmed, the publishing pass's sweep queues
+    the abrogation's post on its channel, once."""
+    from attrap.model import Citation
+
+    store = Store(db_url)
+    routes = [Route("default", ("drone", "avs"), review=frozenset({"drone"}))]
+    number = "13-2026-10-14-00003"
+    authorisation = _decree(3, 4, "Arrêté portant autorisation … aéronefs", ["drone"])
+    authorisation.decree.number = number
+    authorisation.doubts = ["title_only"]
+    abrogation = _decree(2, 2, f"Arrêté portant abrogation de l'arrêté n° {number}", [])
+    abrogation.citations = [Citation("abrogation", number, date(2026, 10, 14))]
+
+    def save(url: str, decree: ClassifiedDecree) -> None:
+        rec = store.add_recueil(RecueilLink("pref13", url, "RAA", date(2026, 10, 14)))
+        store.save_processed(
+            rec.id, [decree], sha256=url[-2:] * 32, size=1, page_count=4, pdf_created_at=None, routes=routes
+        )
+
+    save(URL, authorisation)
+    save(URL + "?247", abrogation)
+    assert [p.decree_id for p in store.due_posts("default")] == []  # the authorisation waits for review
+    [item] = store.review_queue()
+    assert store.queue_missing(routes) == 0  # nothing to say of a decree nobody saw posted
+    assert store.decide(item.decree_id, "confirm") == 1
+    assert store.queue_missing(routes) == 1  # the abrogation's change post
+    assert store.queue_missing(routes) == 0
+    due = store.due_posts("default")
+    assert [p.kind for p in due] == ["decree", "change"] and due[0].decree_id == item.decree_id

@@ -52,6 +52,7 @@ from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
     Session,
+    aliased,
     contains_eager,
     defer,
     mapped_column,
@@ -789,30 +790,32 @@ class Store:
     # -- the review queue -------------------------------------------------------------------------
     def review_queue(self) -> list[ReviewItem]:
         """Doubtful flagged decrees nobody decided on yet, oldest first; ``held`` when a post
-        waits for the decision (the others went out marked)."""
+        waits for the decision (the others went out marked). One query, however long the queue."""
         with self.session() as s:
             decided = select(Review.id).where(Review.decree_id == DecreeRow.id)
-            rows = s.scalars(
-                select(DecreeRow)
+            held = select(Post.id).where(Post.decree_id == DecreeRow.id, Post.status == "review")
+            rows = s.execute(
+                select(DecreeRow, held.exists())
                 .join(Recueil)
                 .where(DecreeRow.flagged, DecreeRow.superseded_at.is_(None), ~decided.exists())
+                .where(cast(DecreeRow.doubts, String) != "[]")  # JSON text, as SQLAlchemy writes it
                 .options(defer(DecreeRow.text), contains_eager(DecreeRow.recueil))
                 .order_by(DecreeRow.flagged_at, DecreeRow.id)
             )
-            out = []
-            for d in rows:
-                if not d.doubts:
-                    continue
-                held = s.scalar(
-                    select(func.count(Post.id)).where(Post.decree_id == d.id, Post.status == "review")
-                )
-                out.append(
-                    ReviewItem(
-                        d.id, d.recueil.source_id, d.title, list(d.categories), list(d.doubts), d.link,
-                        bool(held), aware(d.flagged_at) if d.flagged_at else None,
-                    )
+            return [
+                ReviewItem(
+                    d.id,
+                    d.recueil.source_id,
+                    d.title,
+                    list(d.categories),
+                    list(d.doubts),
+                    d.link,
+                    bool(waiting),
+                    aware(d.flagged_at) if d.flagged_at else None,
                 )  # fmt: skip
-            return out
+                for d, waiting in rows
+                if d.doubts
+            ]
 
     def decide(self, decree_id: int, decision: str, *, note: str | None = None) -> int:
         """Record a person's decision on a decree (``confirm`` or ``reject``): its posts waiting
@@ -906,22 +909,43 @@ class Store:
 
     def queue_missing(self, routes: Sequence[Route]) -> int:
         """The sweep: a post for every flagged decree that has none on a route that should
-        carry it (whatever lost it; a channel added later gets its backlog held)."""
+        carry it (whatever lost it; a channel added later gets its backlog held), and a change
+        post for every change of a decree posted on a channel where the changing decree has
+        none. It runs at each publishing pass: its queries select only what is missing (not
+        every flagged decree or link of the archive)."""
         added = 0
         with self.session() as s:
             for route in routes:
+                if not route.categories:
+                    continue
                 has_post = select(Post.id).where(
                     Post.decree_id == DecreeRow.id, Post.channel == route.channel
                 )
+                # a superset of what the route carries (LIKE on the JSON list): _queue decides
+                categories = cast(DecreeRow.categories, String)
+                carried = or_(*(categories.like(f'%"{c}"%') for c in route.categories))
                 q = (
                     select(DecreeRow)
                     .join(Recueil)
-                    .where(DecreeRow.flagged, DecreeRow.superseded_at.is_(None), ~has_post.exists())
+                    .where(DecreeRow.flagged, DecreeRow.superseded_at.is_(None), carried, ~has_post.exists())
                     .options(defer(DecreeRow.text), contains_eager(DecreeRow.recueil))
                 )
+                if route.source_ids is not None:
+                    q = q.where(Recueil.source_id.in_(route.source_ids))
                 added += self._queue(s, list(s.scalars(q)), [route], hold=False)
-            changing = set(s.scalars(select(DecreeLink.decree_id).where(DecreeLink.target_id.is_not(None))))
-            added += self._queue_changes(s, changing, routes, hold=False)
+            target_post, own = aliased(Post), aliased(Post)
+            unposted = (
+                select(DecreeLink.decree_id)
+                .join(target_post, target_post.decree_id == DecreeLink.target_id)
+                .where(
+                    target_post.channel.in_([r.channel for r in routes]),
+                    target_post.status.in_(("queued", "sending", "posted")),
+                    ~select(own.id)
+                    .where(own.decree_id == DecreeLink.decree_id, own.channel == target_post.channel)
+                    .exists(),
+                )
+            )
+            added += self._queue_changes(s, set(s.scalars(unposted)), routes, hold=False)
         return added
 
     def requeue_stuck(self, older_than: timedelta) -> list[str]:
