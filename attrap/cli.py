@@ -868,39 +868,55 @@ def review_reject(settings: Settings, decree_id: int, note: str | None) -> None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout)."
 )
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Add the decided decrees to the corpus in this folder instead (labels.toml and text/, as "
+    "fixtures/corpus), each labelled by its last decision; those already there are left.",
+)
 @_common
-def review_export(settings: Settings, output: Path | None) -> None:
+def review_export(settings: Settings, output: Path | None, corpus: Path | None) -> None:
     """Every decision as a labelled example, one JSON object per line: the decree's title and
-    text, the categories it was flagged with, the decision, its reasons (see fixtures/corpus)."""
+    text, the categories it was flagged with, the decision, its reasons (see fixtures/corpus);
+    or, with --corpus, added to a corpus for bench/classify_eval.py."""
+    from attrap.rules.review import add_to_corpus
     from attrap.store.db import Store
 
     store = Store(settings.database_url)
     try:
-        lines = [
-            json.dumps(
-                {
-                    "decree_id": d.id,
-                    "source_id": d.recueil.source_id,
-                    "link": d.link,
-                    "title": d.title,
-                    "number": d.number,
-                    "signed_on": d.signed_on.isoformat() if d.signed_on else None,
-                    "flagged": r.categories,
-                    "decision": r.decision,
-                    # the label: what the decree is, as the person said
-                    "categories": r.categories if r.decision == "confirm" else [],
-                    "reasons": r.reasons,
-                    "note": r.note,
-                    "decided_at": r.decided_at.isoformat(),
-                    "text": d.text,
-                },
-                ensure_ascii=False,
-            )
+        examples = [
+            {
+                "decree_id": d.id,
+                "source_id": d.recueil.source_id,
+                "link": d.link,
+                "title": d.title,
+                "number": d.number,
+                "signed_on": d.signed_on.isoformat() if d.signed_on else None,
+                "flagged": r.categories,
+                "decision": r.decision,
+                # the label: what the decree is, as the person said
+                "categories": r.categories if r.decision == "confirm" else [],
+                "reasons": r.reasons,
+                "note": r.note,
+                "decided_at": r.decided_at.isoformat(),
+                "text": d.text,
+            }
             for r, d in store.reviews()
         ]
     finally:
         store.close()
-    data = "".join(line + "\n" for line in lines)
+    if corpus is not None:
+        names = {sid: src.name for sid, src in registry().items()}
+        added = add_to_corpus(corpus, examples, names)
+        click.echo(f"{len(added)} example(s) added to {corpus}" + "".join(f"\n  {i}" for i in added))
+        if added:
+            ids = " ".join(added)
+            click.echo(
+                f"next: .venv/bin/python fixtures/corpus/make_ocr.py --corpus {corpus} --only {ids}"
+                " (their OCR variant), then bench/classify_eval.py --corpus {corpus}"
+            )
+        return
+    data = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)
     if output:
         output.write_text(data, encoding="utf-8")
     else:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import tomllib
 from datetime import date
 from xml.etree import ElementTree
 
@@ -260,13 +262,28 @@ def test_a_doubtful_decision_waits_for_review_and_every_decision_is_exported(
         and example["note"] == "voirie"
         and "quai de la Joliette" in example["text"]
     )
+    # the same decision added to a corpus (fixtures/corpus's layout), beside its 88 decrees
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "fixtures" / "corpus" / "labels.toml", corpus / "labels.toml")
+    before = tomllib.loads((corpus / "labels.toml").read_text(encoding="utf-8"))["decree"]
+    added = invoke_cli("review", "export", "--corpus", str(corpus), env=env).stdout
+    assert added.startswith("1 example(s) added") and "make_ocr.py" in added
+    labels = tomllib.loads((corpus / "labels.toml").read_text(encoding="utf-8"))["decree"]
+    assert labels[: len(before)] == before
+    [entry] = labels[len(before) :]
+    assert entry["id"].startswith("neg-pref13-") and entry["categories"] == []
+    assert recueil in entry["source"] and "rejected" in entry["note"] and "voirie" in entry["note"]
+    assert "quai de la Joliette" in (corpus / "text" / f"{entry['id']}.txt").read_text(encoding="utf-8")
+    # once there, not added again
+    assert invoke_cli("review", "export", "--corpus", str(corpus), env=env).stdout.startswith("0 example(s)")
+    assert tomllib.loads((corpus / "labels.toml").read_text(encoding="utf-8"))["decree"] == labels
 
 
 def test_a_category_that_marks_doubtful_decisions_posts_them_at_once_with_the_mark(
     tmp_path, cli_env, fixture_site, mastodon_server
 ):
     patterns = tmp_path / "patterns"
-    import shutil
 
     shutil.copytree(ROOT / "patterns", patterns)
     cats = patterns / "categories.toml"

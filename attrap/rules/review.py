@@ -14,7 +14,10 @@ rejected: never), ``mark`` posts them with a warning line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import regex
 
@@ -71,3 +74,60 @@ def doubts(
 def _readable_articles(text: str) -> bool:
     m = _ARTICLES.search(text)
     return m is not None and sum(c.isalpha() for c in text[m.end() :]) >= MIN_ARTICLE_LETTERS
+
+
+# -- labelled examples for the corpus ------------------------------------------------------------
+_UNSAFE = regex.compile(r"[^a-z0-9]+")
+
+
+def corpus_id(example: Mapping[str, Any]) -> str:
+    """The example's id in a corpus (fixtures/corpus's style): its label, source and number
+    ("drone-pref13-13-2026-10-14-00003", "neg-pref13-decree-42"), safe as a file name."""
+    label = "-".join(example["categories"]) or "neg"
+    ref = example["number"] or f"decree-{example['decree_id']}"
+    return _UNSAFE.sub("-", f"{label}-{example['source_id']}-{ref}".lower()).strip("-")
+
+
+def add_to_corpus(
+    directory: Path, examples: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+) -> list[str]:
+    """Add each decided decree to the corpus at ``directory`` (the layout of fixtures/corpus:
+    ``labels.toml`` and ``text/<id>.txt``), labelled by the person's last decision on it: the
+    ids added. A decree already there (same id), or with no text, is left out; the existing
+    entries and comments of labels.toml stay as they are. ``names``: the sources' names."""
+    import tomli_w
+
+    labels = directory / "labels.toml"
+    before = labels.read_text(encoding="utf-8") if labels.exists() else ""
+    known = {d.get("id") for d in tomllib.loads(before).get("decree", [])}
+    last = {e["decree_id"]: e for e in examples}  # in decision order: the latest decision wins
+    entries: list[dict[str, Any]] = []
+    for example in last.values():
+        cid = corpus_id(example)
+        if cid in known or not (example["text"] or "").strip():
+            continue
+        known.add(cid)
+        (directory / "text").mkdir(parents=True, exist_ok=True)
+        (directory / "text" / f"{cid}.txt").write_text(example["text"].rstrip() + "\n", encoding="utf-8")
+        act = f"arrêté n° {example['number']}" if example["number"] else f"« {example['title'][:120]} »"
+        signed = f" du {example['signed_on']}" if example["signed_on"] else ""
+        source = names.get(example["source_id"], example["source_id"])
+        flagged = ", ".join(example["flagged"]) or "nothing"
+        decided = f"{example['decision']}ed in attrap review on {example['decided_at'][:10]}"
+        note = (
+            f"Text as attrap read it; flagged {flagged}, doubtful ({', '.join(example['reasons']) or 'none'})"
+        )
+        entries.append(
+            {
+                "id": cid,
+                "categories": list(example["categories"]),
+                "source": f"{source}, {act}{signed} ({example['link']})",
+                "note": f"{note}; {decided}" + (f": {example['note']}" if example["note"] else "."),
+            }
+        )
+    if entries:
+        separator = (
+            "" if not before or before.endswith("\n\n") else ("\n" if before.endswith("\n") else "\n\n")
+        )
+        labels.write_text(before + separator + tomli_w.dumps({"decree": entries}), encoding="utf-8")
+    return [e["id"] for e in entries]
