@@ -126,8 +126,6 @@ def add_to_corpus(
             }
         )
     if entries:
-        separator = (
-            "" if not before or before.endswith("\n\n") else ("\n" if before.endswith("\n") else "\n\n")
-        )
-        labels.write_text(before + separator + tomli_w.dumps({"decree": entries}), encoding="utf-8")
+        head = before.rstrip("\n") + "\n\n" if before.strip() else ""  # one blank line between entries
+        labels.write_text(head + tomli_w.dumps({"decree": entries}), encoding="utf-8")
     return [e["id"] for e in entries]
